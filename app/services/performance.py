@@ -1,0 +1,192 @@
+"""Recording campaign performance: validate, derive every value per shared/spec/metrics.md, store once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import ValidationFailed
+from app.models import PerformanceRecord
+from app.models.performance import COUNT_FIELDS, MONEY_FIELDS
+from app.services import campaigns
+from app.services.metrics import ScoreRules, Totals, derive, money
+from app.services.validation import check_count, check_identifier, check_money, check_text
+from app.settings import Settings
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass
+class PerformanceInput:
+    """What a caller may send; None means "not given" (counts default to 0, money per the spec)."""
+
+    views: Any = None
+    clicks: Any = None
+    new_signups: Any = None
+    new_organizers: Any = None
+    new_events_created: Any = None
+    tickets_sold: Any = None
+    social_shares: Any = None
+    social_likes: Any = None
+    gross_revenue: Any = None
+    net_revenue: Any = None
+    ad_spend: Any = None
+    ai_generation_cost: Any = None
+    total_cost: Any = None
+    source: Any = "manual"
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> PerformanceInput:
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValidationFailed(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+        return cls(**dict(data))
+
+
+def score_rules(settings: Settings) -> ScoreRules:
+    return ScoreRules(
+        ctr_target=settings.score_ctr_target,
+        conversion_target=settings.score_conversion_target,
+        roi_target=settings.score_roi_target,
+        weight_ctr=settings.score_weight_ctr,
+        weight_conversion=settings.score_weight_conversion,
+        weight_roi=settings.score_weight_roi,
+    )
+
+
+def _utc(value: datetime, field: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValidationFailed(f"{field} must be a date-time", field=field)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed(
+            f"{field} must carry a time zone offset, for example 2026-12-01T00:00:00Z", field=field
+        )
+    return value.astimezone(UTC)
+
+
+def build_values(
+    data: PerformanceInput, settings: Settings, *, now: datetime, round_money: bool = False
+) -> dict[str, Any]:
+    """Validated column values with the derived ones; raises ValidationFailed naming the field."""
+    values: dict[str, Any] = {}
+    for name in COUNT_FIELDS:
+        raw = getattr(data, name)
+        values[name] = 0 if raw is None else check_count(raw, name)
+    given: dict[str, Decimal | None] = {}
+    for name in MONEY_FIELDS:
+        raw = getattr(data, name)
+        given[name] = None if raw is None else check_money(raw, name, round_to_cents=round_money)
+    gross = given["gross_revenue"] or Decimal(0)
+    ad_spend = given["ad_spend"] or Decimal(0)
+    ai_cost = given["ai_generation_cost"] or Decimal(0)
+    net = given["net_revenue"]
+    if net is None:
+        net = money(gross * (1 - settings.platform_fee_rate))
+    elif net > gross:
+        raise ValidationFailed(f"net_revenue ({net}) must not exceed gross_revenue ({gross})", field="net_revenue")
+    total_cost = given["total_cost"]
+    if total_cost is None:
+        total_cost = ad_spend + ai_cost
+    elif total_cost < ad_spend + ai_cost:
+        raise ValidationFailed(
+            f"total_cost ({total_cost}) must not be below ad_spend + ai_generation_cost ({ad_spend + ai_cost})",
+            field="total_cost",
+        )
+    values.update(
+        gross_revenue=gross, net_revenue=net, ad_spend=ad_spend, ai_generation_cost=ai_cost, total_cost=total_cost
+    )
+    values["source"] = check_identifier(data.source if data.source is not None else "manual", "source", 32)
+    start = now if data.period_start is None else _utc(data.period_start, "period_start")
+    end = start if data.period_end is None else _utc(data.period_end, "period_end")
+    if data.period_start is None and data.period_end is not None:
+        start = end
+    if end < start:
+        raise ValidationFailed("period_end must not be before period_start", field="period_end")
+    values["period_start"], values["period_end"] = start, end
+
+    derived = derive(
+        Totals(
+            views=values["views"],
+            clicks=values["clicks"],
+            new_signups=values["new_signups"],
+            new_organizers=values["new_organizers"],
+            gross_revenue=gross,
+            net_revenue=net,
+            ad_spend=ad_spend,
+            total_cost=total_cost,
+        ),
+        score_rules(settings),
+    ).rounded()
+    values.update(
+        ctr=derived.ctr,
+        roi=derived.roi,
+        roas=derived.roas,
+        cost_per_signup=derived.cost_per_signup,
+        cost_per_organizer=derived.cost_per_organizer,
+        performance_score=derived.performance_score,
+    )
+    return values
+
+
+def check_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    return check_text(key, "idempotency_key", MAX_IDEMPOTENCY_KEY, required=True)
+
+
+async def record_performance(
+    session: AsyncSession,
+    settings: Settings,
+    campaign_id: uuid.UUID,
+    data: PerformanceInput,
+    *,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> tuple[PerformanceRecord, bool]:
+    """Store one record; returns (record, created). A repeated idempotency key returns the first record."""
+    key = check_idempotency_key(idempotency_key)
+    values = build_values(data, settings, now=now or datetime.now(UTC))
+    await campaigns.get_campaign(session, campaign_id)
+    stmt = (
+        insert(PerformanceRecord)
+        .values(campaign_id=campaign_id, idempotency_key=key, **values)
+        .on_conflict_do_nothing(constraint="uq_performance_campaign_idempotency")
+        .returning(PerformanceRecord)
+    )
+    record = (await session.scalars(stmt)).one_or_none()
+    if record is not None:
+        return record, True
+    existing = await session.scalar(
+        select(PerformanceRecord).where(
+            PerformanceRecord.campaign_id == campaign_id, PerformanceRecord.idempotency_key == key
+        )
+    )
+    assert existing is not None
+    return existing, False
+
+
+async def record_many(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> int:
+    """Insert already-validated rows (build_values output plus campaign_id and idempotency_key) in one
+    statement; rows whose idempotency key exists are skipped. Returns how many were stored."""
+    if not rows:
+        return 0
+    stmt = (
+        insert(PerformanceRecord)
+        .values(list(rows))
+        .on_conflict_do_nothing(constraint="uq_performance_campaign_idempotency")
+        .returning(PerformanceRecord.id)
+    )
+    return len((await session.scalars(stmt)).all())
