@@ -40,9 +40,7 @@ RetryPolicy = Literal["backoff", "wait", "never"]
 
 # Transport failures where the request never left this process: the outcome is known (nothing
 # happened), so a publish may simply be sent again.
-TRANSPORT_NOTHING_SENT: frozenset[str] = frozenset(
-    {"connect_timeout", "connect_error", "pool_timeout", "dns_error"}
-)
+TRANSPORT_NOTHING_SENT: frozenset[str] = frozenset({"connect_timeout", "connect_error", "pool_timeout", "dns_error"})
 
 
 class CaseInsensitiveHeaders(Mapping[str, str]):

@@ -252,9 +252,7 @@ def _classify_meta(raw: RawResponse, cfg: ClassifyConfig) -> Classification | No
             halt=True,
         )
     if sub == 2207051:
-        return _make(
-            ErrorType.VALIDATION_ERROR, "never", f"{label}: Instagram suspects spam; not retried.", pc
-        )
+        return _make(ErrorType.VALIDATION_ERROR, "never", f"{label}: Instagram suspects spam; not retried.", pc)
     if sub == 2207052:
         return _make(ErrorType.VALIDATION_ERROR, "never", f"{label}: the media URL could not be fetched.", pc)
     if sub == 1609005 or code == 1609005:
@@ -263,9 +261,7 @@ def _classify_meta(raw: RawResponse, cfg: ClassifyConfig) -> Classification | No
         return _make(ErrorType.VALIDATION_ERROR, "never", f"{label}: the media or caption is invalid.", pc)
     # codes
     if code in (190, 102):
-        return _make(
-            ErrorType.TOKEN_EXPIRED, "never", f"{label}: the access token is invalid.", pc, halt=True
-        )
+        return _make(ErrorType.TOKEN_EXPIRED, "never", f"{label}: the access token is invalid.", pc, halt=True)
     if code in _META_PERMISSION_CODES:
         return _make(
             ErrorType.PERMISSION_DENIED,
@@ -401,18 +397,14 @@ def _classify_x(raw: RawResponse, cfg: ClassifyConfig) -> Classification | None:
         "conflict",
         "resource-unavailable",
     ):
-        return _make(
-            ErrorType.VALIDATION_ERROR, "never", f"X problem {seg}: the request cannot succeed.", seg
-        )
+        return _make(ErrorType.VALIDATION_ERROR, "never", f"X problem {seg}: the request cannot succeed.", seg)
     if seg in ("operational-disconnect", "client-disconnected"):
         return _make(ErrorType.API_ERROR, "backoff", f"X problem {seg}: a temporary disconnect.", seg)
 
     for code in _x_v1_codes(raw.body):
         pc = f"v1.1/{code}"
         if code in (32, 89):
-            return _make(
-                ErrorType.TOKEN_EXPIRED, "never", f"X error {code}: invalid or expired token.", pc, halt=True
-            )
+            return _make(ErrorType.TOKEN_EXPIRED, "never", f"X error {code}: invalid or expired token.", pc, halt=True)
         if code in (64, 220, 261, 326):
             return _make(
                 ErrorType.PERMISSION_DENIED,
@@ -427,9 +419,7 @@ def _classify_x(raw: RawResponse, cfg: ClassifyConfig) -> Classification | None:
         if code == 185:
             resets = _seconds_until_unix(raw, _header(raw, "x-user-limit-24hour-reset"))
             wait = resets if resets is not None else cfg.daily_cap_wait
-            return _make(
-                ErrorType.RATE_LIMIT, "wait", "X error 185: the daily post limit is reached.", pc, wait=wait
-            )
+            return _make(ErrorType.RATE_LIMIT, "wait", "X error 185: the daily post limit is reached.", pc, wait=wait)
         if code in (186, 187, 226):
             return _make(
                 ErrorType.VALIDATION_ERROR,
@@ -438,9 +428,7 @@ def _classify_x(raw: RawResponse, cfg: ClassifyConfig) -> Classification | None:
                 pc,
             )
         if code in (130, 131):
-            return _make(
-                ErrorType.API_ERROR, "backoff", f"X error {code}: over capacity or internal error.", pc
-            )
+            return _make(ErrorType.API_ERROR, "backoff", f"X error {code}: over capacity or internal error.", pc)
     return None
 
 
@@ -684,8 +672,7 @@ def _by_text(raw: RawResponse, cfg: ClassifyConfig) -> Classification | None:
         return _make(
             ErrorType.RATE_LIMIT,
             "wait",
-            f"Message text mentions a rate limit (no structured code); waiting "
-            f"{cfg.default_rate_limit_wait} s.",
+            f"Message text mentions a rate limit (no structured code); waiting {cfg.default_rate_limit_wait} s.",
             "text-rate-limit",
             wait=cfg.default_rate_limit_wait,
         )

@@ -1,0 +1,107 @@
+"""Facebook Pages via the Graph API: /{page-id}/feed and /photos, post insights."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.platforms._http import CLOCK_SKEW, as_int, parse_time, within
+from app.platforms._meta import GraphAdapter, insights_values
+from app.platforms.base import (
+    AccountCredentials,
+    Platform,
+    PostMetrics,
+    PublishedPost,
+    PublishRequest,
+    post_matches,
+)
+
+# Current names: the post_impressions family was retired in 2025-2026, and one invalid name fails
+# the whole request with (#100).
+INSIGHT_METRICS = ("post_media_view", "post_total_media_view_unique", "post_reactions_by_type_total", "post_clicks")
+
+
+class FacebookAdapter(GraphAdapter):
+    """A Facebook Page: creds.account_id is the Page id, creds.access_token a Page access token.
+
+    Construct with (client: httpx.AsyncClient, base_url: str), base_url including the API version.
+    """
+
+    platform = Platform.FACEBOOK
+
+    async def publish(self, creds: AccountCredentials, request: PublishRequest) -> PublishedPost:
+        if request.image_url:
+            reply = await self._call(
+                "publish",
+                "POST",
+                f"/{creds.account_id}/photos",
+                creds.access_token,
+                json={"url": request.image_url, "message": request.content},
+            )
+            # /photos answers {"id": <photo id>, "post_id": <feed post id>}; insights need the post id.
+            post_id = reply.body.get("post_id") if isinstance(reply.body, dict) else None
+        else:
+            reply = await self._call(
+                "publish", "POST", f"/{creds.account_id}/feed", creds.access_token, json={"message": request.content}
+            )
+            post_id = reply.body.get("id") if isinstance(reply.body, dict) else None
+        if not isinstance(post_id, str) or not post_id:
+            raise self._unexpected(reply, "a post id")
+        return PublishedPost(platform_post_id=post_id, url=f"https://www.facebook.com/{post_id}")
+
+    async def find_post(
+        self, creds: AccountCredentials, request: PublishRequest, since: datetime
+    ) -> PublishedPost | None:
+        reply = await self._call(
+            "find",
+            "GET",
+            f"/{creds.account_id}/posts",
+            creds.access_token,
+            params={
+                "fields": "id,message,created_time,permalink_url",
+                "since": int((since - CLOCK_SKEW).timestamp()),
+                "limit": 50,
+            },
+        )
+        rows = reply.body.get("data") if isinstance(reply.body, dict) else None
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+                continue
+            created = parse_time(row.get("created_time"))
+            if within(created, since) and post_matches(row.get("message"), request):
+                url = row.get("permalink_url") or f"https://www.facebook.com/{row['id']}"
+                return PublishedPost(platform_post_id=row["id"], url=url, created_at=created)
+        return None
+
+    async def fetch_metrics(self, creds: AccountCredentials, platform_post_id: str) -> PostMetrics:
+        insights = await self._call(
+            "metrics",
+            "GET",
+            f"/{platform_post_id}/insights",
+            creds.access_token,
+            params={"metric": ",".join(INSIGHT_METRICS), "period": "lifetime"},
+        )
+        values = insights_values(insights.body)
+        # Comments and shares are fields of the post itself, not insights.
+        post = await self._call(
+            "metrics",
+            "GET",
+            f"/{platform_post_id}",
+            creds.access_token,
+            params={"fields": "shares,comments.summary(true).limit(0)"},
+        )
+        body = post.body if isinstance(post.body, dict) else {}
+        shares = as_int((body.get("shares") or {}).get("count")) if isinstance(body.get("shares"), dict) else 0
+        comments_node = body.get("comments") if isinstance(body.get("comments"), dict) else {}
+        summary = comments_node.get("summary") if isinstance(comments_node.get("summary"), dict) else {}
+        comments = as_int(summary.get("total_count"))
+        likes = values.get("post_reactions_by_type_total", 0)
+        clicks = values.get("post_clicks", 0)
+        return PostMetrics(
+            impressions=values.get("post_media_view", 0),
+            reach=values.get("post_total_media_view_unique", 0),
+            engagement=likes + comments + shares + clicks,
+            clicks=clicks,
+            shares=shares,
+            comments=comments,
+            likes=likes,
+        )
