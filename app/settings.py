@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     graphiql: bool | None = None  # default: on unless production
     introspection: bool = True
     max_page_size: int = 100
+    max_body_bytes: int = 1_000_000
 
     # Posting retries (issue 3) live beside the others so jobs and API agree.
     retry_base_seconds: int = 3600

@@ -176,17 +176,15 @@ async def record_performance(
     return existing, False
 
 
-async def record_many(
-    session: AsyncSession, rows: Sequence[dict[str, Any]]
-) -> int:
-    """Insert already-validated rows (build_values output plus campaign_id and idempotency_key) in one
-    statement; rows whose idempotency key exists are skipped. Returns how many were stored."""
+async def record_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert already-validated rows (build_values output plus campaign_id and idempotency_key);
+    rows whose idempotency key exists are skipped. Returns how many were stored."""
     if not rows:
         return 0
     stmt = (
         insert(PerformanceRecord)
-        .values(list(rows))
         .on_conflict_do_nothing(constraint="uq_performance_campaign_idempotency")
         .returning(PerformanceRecord.id)
     )
-    return len((await session.scalars(stmt)).all())
+    # executemany: SQLAlchemy batches the rows into multi-row INSERTs under the driver's parameter limit.
+    return len((await session.scalars(stmt, list(rows))).all())

@@ -1,0 +1,1 @@
+"""arq background jobs. `jobs.worker.WorkerSettings` lists them all."""

@@ -1,0 +1,68 @@
+"""The arq worker: its settings, and the runtime each job finds in ctx["runtime"]."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, ClassVar
+
+from arq.connections import RedisSettings
+from arq.cron import CronJob
+from arq.worker import Worker, create_worker
+
+from app.runtime import Endpoints, Runtime, open_runtime, queue_name, redis_settings
+from app.settings import Settings
+from jobs.maintenance import ping
+
+log = logging.getLogger(__name__)
+
+FUNCTIONS: list[Any] = [ping]
+CRON_JOBS: list[CronJob] = []
+
+
+def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> Worker:
+    """A worker on the given endpoints; the tests build theirs the same way."""
+    runtime_cm: dict[str, Any] = {}
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        cm = open_runtime(settings, endpoints)
+        runtime_cm["cm"] = cm
+        ctx["runtime"] = await cm.__aenter__()
+        ctx["worker_id"] = uuid.uuid4().hex[:8]
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        cm = runtime_cm.pop("cm", None)
+        if cm is not None:
+            await cm.__aexit__(None, None, None)
+
+    options: dict[str, Any] = {
+        "functions": FUNCTIONS,
+        "cron_jobs": CRON_JOBS,
+        "redis_settings": redis_settings(endpoints.redis_url),
+        "queue_name": queue_name(settings),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "max_jobs": 10,
+        "job_timeout": 300,
+        "keep_result": 3600,
+        "handle_signals": True,
+    }
+    options.update(overrides)
+    return create_worker(_Settings, **options)  # type: ignore[arg-type]
+
+
+class _Settings:
+    """arq wants a settings class; build_worker passes everything as overrides."""
+
+    functions: ClassVar[list[Any]] = FUNCTIONS
+
+
+class WorkerSettings:
+    """For `arq jobs.worker.WorkerSettings` users; `eventops worker` is the supported way to start one."""
+
+    functions: ClassVar[list[Any]] = FUNCTIONS
+    cron_jobs: ClassVar[list[CronJob]] = CRON_JOBS
+    redis_settings: ClassVar[RedisSettings] = RedisSettings()
+
+
+__all__ = ["Runtime", "WorkerSettings", "build_worker"]

@@ -1,0 +1,1 @@
+"""Thin resolvers: check access, call a service, shape the result."""

@@ -1,0 +1,420 @@
+"""GraphQL object types, each built from a model or a service result by `from_model`/`from_result`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app import models
+from app.services import analytics
+from schema.enums import CampaignStatus, ErrorType, PostStatus, Role, Severity
+from schema.scalars import BigInt
+
+
+@strawberry.type(description="A marketing campaign. All its money is in its one currency.")
+class Campaign:
+    id: strawberry.ID
+    title: str
+    status: CampaignStatus
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    budget: Decimal | None
+    external_ref: str | None = strawberry.field(description="Where an imported campaign came from.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, c: models.Campaign) -> Campaign:
+        return cls(
+            id=strawberry.ID(str(c.id)),
+            title=c.title,
+            status=CampaignStatus(c.status),
+            currency=c.currency,
+            budget=c.budget,
+            external_ref=c.external_ref,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+@strawberry.type(description="A failure of an autonomous operation.")
+class OperationError:
+    id: strawberry.ID
+    operation_type: str
+    error_type: ErrorType
+    error_message: str
+    error_details: JSON
+    campaign_id: strawberry.ID | None
+    platform: str | None
+    notify_admin: bool
+    resolved: bool
+    resolved_at: dt.datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, e: models.OperationError) -> OperationError:
+        return cls(
+            id=strawberry.ID(str(e.id)),
+            operation_type=e.operation_type,
+            error_type=ErrorType(e.error_type),
+            error_message=e.error_message,
+            error_details=e.error_details,
+            campaign_id=None if e.campaign_id is None else strawberry.ID(str(e.campaign_id)),
+            platform=e.platform,
+            notify_admin=e.notify_admin,
+            resolved=e.resolved,
+            resolved_at=e.resolved_at,
+            resolved_by=e.resolved_by,
+            resolution_note=e.resolution_note,
+            created_at=e.created_at,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class OperationErrorConnection:
+    nodes: list[OperationError]
+    page_info: PageInfo
+
+
+@strawberry.type(description="What a campaign did in one period from one source, with the derived values.")
+class PerformanceRecord:
+    id: strawberry.ID
+    campaign_id: strawberry.ID
+    source: str
+    period_start: dt.datetime
+    period_end: dt.datetime
+    idempotency_key: str | None
+    views: BigInt
+    clicks: BigInt
+    new_signups: BigInt
+    new_organizers: BigInt
+    new_events_created: BigInt
+    tickets_sold: BigInt
+    social_shares: BigInt
+    social_likes: BigInt
+    gross_revenue: Decimal
+    net_revenue: Decimal
+    ad_spend: Decimal
+    ai_generation_cost: Decimal
+    total_cost: Decimal
+    ctr: Decimal | None = strawberry.field(description="clicks / views × 100, 4 decimals; null when views = 0.")
+    roi: Decimal | None = strawberry.field(description="(net − cost) / cost × 100, 4 decimals; null when cost = 0.")
+    roas: Decimal | None = strawberry.field(description="gross / ad spend, 4 decimals; null when ad spend = 0.")
+    cost_per_signup: Decimal | None
+    cost_per_organizer: Decimal | None
+    performance_score: int | None
+    created_at: dt.datetime
+    replayed: bool = strawberry.field(
+        default=False,
+        description="True when recordPerformance saw this idempotency key before and returned the first record.",
+    )
+
+    @classmethod
+    def from_model(cls, r: models.PerformanceRecord, *, replayed: bool = False) -> PerformanceRecord:
+        return cls(
+            replayed=replayed,
+            id=strawberry.ID(str(r.id)),
+            campaign_id=strawberry.ID(str(r.campaign_id)),
+            source=r.source,
+            period_start=r.period_start,
+            period_end=r.period_end,
+            idempotency_key=r.idempotency_key,
+            views=r.views,
+            clicks=r.clicks,
+            new_signups=r.new_signups,
+            new_organizers=r.new_organizers,
+            new_events_created=r.new_events_created,
+            tickets_sold=r.tickets_sold,
+            social_shares=r.social_shares,
+            social_likes=r.social_likes,
+            gross_revenue=r.gross_revenue,
+            net_revenue=r.net_revenue,
+            ad_spend=r.ad_spend,
+            ai_generation_cost=r.ai_generation_cost,
+            total_cost=r.total_cost,
+            ctr=r.ctr,
+            roi=r.roi,
+            roas=r.roas,
+            cost_per_signup=r.cost_per_signup,
+            cost_per_organizer=r.cost_per_organizer,
+            performance_score=r.performance_score,
+            created_at=r.created_at,
+        )
+
+
+@strawberry.type(description="A social media post of a campaign (social_media_post_tracking).")
+class SocialPost:
+    id: strawberry.ID
+    campaign_id: strawberry.ID
+    platform: str
+    content: str
+    image_url: str | None
+    status: PostStatus
+    platform_post_id: str | None
+    post_url: str | None
+    error_type: ErrorType | None
+    error_message: str | None
+    error_details: JSON | None
+    retry_count: int
+    posted_at: dt.datetime | None
+    impressions: BigInt
+    reach: BigInt
+    engagement: BigInt
+    clicks: BigInt
+    shares: BigInt
+    comments: BigInt
+    likes: BigInt
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, p: models.SocialPost) -> SocialPost:
+        return cls(
+            id=strawberry.ID(str(p.id)),
+            campaign_id=strawberry.ID(str(p.campaign_id)),
+            platform=p.platform,
+            content=p.content,
+            image_url=p.image_url,
+            status=PostStatus(p.status),
+            platform_post_id=p.platform_post_id,
+            post_url=p.post_url,
+            error_type=None if p.error_type is None else ErrorType(p.error_type),
+            error_message=p.error_message,
+            error_details=p.error_details,
+            retry_count=p.retry_count,
+            posted_at=p.posted_at,
+            impressions=p.impressions,
+            reach=p.reach,
+            engagement=p.engagement,
+            clicks=p.clicks,
+            shares=p.shares,
+            comments=p.comments,
+            likes=p.likes,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+
+
+@strawberry.type(description="An admin notification.")
+class Notification:
+    id: strawberry.ID = strawberry.field(description="Ever-increasing; also the cursor for alerts(after:).")
+    type: str
+    severity: Severity
+    title: str
+    message: str
+    action: str | None
+    data: JSON
+    read: bool
+    read_at: dt.datetime | None
+    created_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, n: models.Notification) -> Notification:
+        return cls(
+            id=strawberry.ID(str(n.id)),
+            type=n.type,
+            severity=Severity(n.severity),
+            title=n.title,
+            message=n.message,
+            action=n.action,
+            data=n.data,
+            read=n.read_at is not None,
+            read_at=n.read_at,
+            created_at=n.created_at,
+        )
+
+
+@strawberry.type(description="Sums over a campaign's records; ratios recomputed from the sums.")
+class TotalPerformance:
+    records: int
+    total_views: BigInt
+    total_clicks: BigInt
+    ctr: Decimal | None
+    total_signups: BigInt
+    total_organizers: BigInt
+    total_events_created: BigInt
+    total_tickets_sold: BigInt
+    total_social_shares: BigInt
+    total_social_likes: BigInt
+    gross_revenue: Decimal
+    net_revenue: Decimal
+    total_revenue: Decimal = strawberry.field(description="The seed's total_revenue: Σ net revenue.")
+    total_ad_spend: Decimal
+    total_ai_generation_cost: Decimal
+    total_cost: Decimal
+    roi: Decimal | None = strawberry.field(description="Pooled ROI: (Σ net − Σ cost) / Σ cost × 100.")
+    roas: Decimal | None
+    cost_per_signup: Decimal | None
+    cost_per_organizer: Decimal | None
+    best_roi: Decimal | None
+    worst_roi: Decimal | None
+    avg_performance_score: Decimal | None
+
+    @classmethod
+    def from_result(cls, t: analytics.TotalPerformance) -> TotalPerformance:
+        d = t.derived
+        return cls(
+            records=t.records,
+            total_views=t.total_views,
+            total_clicks=t.total_clicks,
+            ctr=d.ctr,
+            total_signups=t.total_signups,
+            total_organizers=t.total_organizers,
+            total_events_created=t.total_events_created,
+            total_tickets_sold=t.total_tickets_sold,
+            total_social_shares=t.total_social_shares,
+            total_social_likes=t.total_social_likes,
+            gross_revenue=t.gross_revenue,
+            net_revenue=t.net_revenue,
+            total_revenue=t.net_revenue,
+            total_ad_spend=t.total_ad_spend,
+            total_ai_generation_cost=t.total_ai_generation_cost,
+            total_cost=t.total_cost,
+            roi=d.roi,
+            roas=d.roas,
+            cost_per_signup=d.cost_per_signup,
+            cost_per_organizer=d.cost_per_organizer,
+            best_roi=t.best_roi,
+            worst_roi=t.worst_roi,
+            avg_performance_score=t.avg_performance_score,
+        )
+
+
+@strawberry.type
+class PlatformPerformance:
+    platform: str
+    total_posts: int
+    successful_posts: int
+    failed_posts: int
+    total_impressions: BigInt
+    total_engagement: BigInt
+    signups_attributed: BigInt
+
+
+@strawberry.type
+class DayPerformance:
+    date: dt.date
+    views: BigInt
+    clicks: BigInt
+    signups: BigInt
+    gross_revenue: Decimal
+    net_revenue: Decimal
+    revenue: Decimal = strawberry.field(description="Σ net revenue of the day (the seed's revenue).")
+    total_cost: Decimal
+    ctr: Decimal | None
+    roi: Decimal | None
+    performance_score: Decimal | None = strawberry.field(description="Mean of the day's record scores.")
+
+
+@strawberry.type(description="The seed's campaign analytics (2.3).")
+class CampaignAnalytics:
+    campaign: Campaign
+    currency: str
+    total_performance: TotalPerformance
+    social_media_performance: list[PlatformPerformance]
+    errors: list[OperationError]
+    performance_over_time: list[DayPerformance]
+
+    @classmethod
+    def from_result(cls, a: analytics.CampaignAnalytics) -> CampaignAnalytics:
+        return cls(
+            campaign=Campaign.from_model(a.campaign),
+            currency=a.campaign.currency,
+            total_performance=TotalPerformance.from_result(a.total),
+            social_media_performance=[PlatformPerformance(**vars(p)) for p in a.social],
+            errors=[OperationError.from_model(e) for e in a.errors],
+            performance_over_time=[
+                DayPerformance(
+                    date=d.date,
+                    views=d.views,
+                    clicks=d.clicks,
+                    signups=d.signups,
+                    gross_revenue=d.gross_revenue,
+                    net_revenue=d.net_revenue,
+                    revenue=d.net_revenue,
+                    total_cost=d.total_cost,
+                    ctr=d.derived.ctr,
+                    roi=d.derived.roi,
+                    performance_score=d.avg_performance_score,
+                )
+                for d in a.over_time
+            ],
+        )
+
+
+@strawberry.type
+class RankedCampaign:
+    campaign_id: strawberry.ID
+    campaign_title: str
+    currency: str
+    metric_value: Decimal
+    total_signups: BigInt
+    gross_revenue: Decimal
+    net_revenue: Decimal
+    total_revenue: Decimal
+    total_cost: Decimal
+    roi: Decimal | None
+    performance_score: Decimal | None
+
+    @classmethod
+    def from_result(cls, r: analytics.RankedCampaign) -> RankedCampaign:
+        return cls(
+            campaign_id=strawberry.ID(str(r.campaign_id)),
+            campaign_title=r.title,
+            currency=r.currency,
+            metric_value=r.metric_value,
+            total_signups=r.total_signups,
+            gross_revenue=r.gross_revenue,
+            net_revenue=r.net_revenue,
+            total_revenue=r.net_revenue,
+            total_cost=r.total_cost,
+            roi=r.roi,
+            performance_score=r.avg_performance_score,
+        )
+
+
+@strawberry.type(description="An API key (never the key itself).")
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    role: Role
+    key_prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @classmethod
+    def from_model(cls, k: models.ApiKey) -> ApiKey:
+        return cls(
+            id=strawberry.ID(str(k.id)),
+            name=k.name,
+            role=Role(k.role),
+            key_prefix=k.key_prefix,
+            created_at=k.created_at,
+            revoked_at=k.revoked_at,
+        )
+
+
+@strawberry.type
+class CreatedApiKey:
+    api_key: ApiKey
+    key: str = strawberry.field(description="The key itself. Shown only this once.")
+
+
+def parse_id(value: str, field: str) -> uuid.UUID:
+    from app.errors import ValidationFailed
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationFailed(f"{field} is not a valid id: {value!r}", field=field) from None
