@@ -22,6 +22,7 @@ from resolvers import notifications as notifications_r
 from resolvers import performance as performance_r
 from resolvers import posts as posts_r
 from schema.error_convention import ErrorConvention, log_unexpected
+from schema.scalars import SCALAR_MAP
 from schema.types import (
     ApiKey,
     Campaign,
@@ -104,5 +105,5 @@ def build_schema(*, introspection: bool = True, extra_extensions: list[Any] | No
         extensions.append(DisableIntrospection)
     extensions.extend(extra_extensions or [])
     return EventopsSchema(
-        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True)
+        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP)
     )

@@ -46,8 +46,8 @@ def _is_unavailable(exc: BaseException) -> bool:
 def classify(error: GraphQLError) -> tuple[str, dict[str, Any]] | None:
     """(message, extensions) for an error the client may see as is; None for an unexpected one."""
     original = error.original_error
-    if original is None:
-        return None  # parse and validation errors: already client-facing
+    if original is None or error.path is None:
+        return None  # parse, validation and variable errors: already client-facing
     if isinstance(original, DomainError):
         ext = original.extensions()
         message = original.message
@@ -66,10 +66,6 @@ def classify(error: GraphQLError) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def is_expected(error: GraphQLError) -> bool:
-    return error.original_error is None or classify(error) is not None
-
-
 class ErrorConvention(SchemaExtension):
     """Rewrite result errors per the convention above (after Strawberry has logged them)."""
 
@@ -81,7 +77,7 @@ class ErrorConvention(SchemaExtension):
 
     @staticmethod
     def _rewrite(error: GraphQLError) -> GraphQLError:
-        if error.original_error is None:
+        if error.original_error is None or error.path is None:
             return error
         shaped = classify(error)
         if shaped is None:
@@ -93,6 +89,8 @@ class ErrorConvention(SchemaExtension):
 
 def log_unexpected(errors: list[GraphQLError]) -> None:
     for error in errors:
+        if error.path is None:
+            continue
         if error.original_error is not None and classify(error) is None:
             log.error(
                 "unexpected error in %s (request id %s)",

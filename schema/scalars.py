@@ -6,9 +6,13 @@ from typing import NewType
 
 import strawberry
 
-BigInt = strawberry.scalar(
-    NewType("BigInt", int),
-    serialize=int,
-    parse_value=int,
-    description="An integer that may exceed 32 bits (totals of counts). JSON number.",
-)
+BigInt = NewType("BigInt", int)
+
+SCALAR_MAP = {
+    BigInt: strawberry.scalar(
+        name="BigInt",
+        serialize=int,
+        parse_value=int,
+        description="An integer that may exceed 32 bits (totals of counts). JSON number.",
+    )
+}

@@ -354,7 +354,10 @@ def _x_window_wait(raw: RawResponse, cfg: ClassifyConfig) -> tuple[int, str]:
 def _classify_x(raw: RawResponse, cfg: ClassifyConfig) -> Classification | None:
     seg, problem = _x_problem(raw.body)
     if seg == "usage-capped":
-        detail = " ".join(str(problem.get(k, "")) for k in ("title", "detail")).lower()
+        # X sends "period": "Monthly" / "Daily" beside the type; the text is only a fallback.
+        period = problem.get("period")
+        detail = str(period) if isinstance(period, str) and period else ""
+        detail = (detail or " ".join(str(problem.get(k, "")) for k in ("title", "detail"))).lower()
         if "month" in detail:
             wait, why = _seconds_until_next_month(raw.received_at), "a monthly cap: waiting for next month"
         else:

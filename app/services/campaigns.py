@@ -96,7 +96,7 @@ async def get_campaign(session: AsyncSession, campaign_id: uuid.UUID, *, for_upd
         stmt = stmt.with_for_update()
     campaign = await session.scalar(stmt)
     if campaign is None:
-        raise NotFound(f"campaign {campaign_id} does not exist", field="campaignId")
+        raise NotFound(f"campaign {campaign_id} (campaignId) does not exist", field="campaignId")
     return campaign
 
 

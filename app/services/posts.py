@@ -58,7 +58,7 @@ async def get_post(session: AsyncSession, post_id: uuid.UUID, *, for_update: boo
         stmt = stmt.with_for_update()
     post = await session.scalar(stmt)
     if post is None:
-        raise NotFound(f"post {post_id} does not exist", field="postId")
+        raise NotFound(f"post {post_id} (postId) does not exist", field="postId")
     return post
 
 
