@@ -17,7 +17,7 @@ from app.migrate import upgrade
 from app.runtime import Endpoints, Runtime, open_runtime
 from app.services import api_keys
 from app.settings import Settings
-from tests.servers import TestServers, start_test_servers
+from tests.servers import ServerSet, start_test_servers
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -25,7 +25,7 @@ KEEP_TABLES = {"alembic_version", "api_keys"}
 
 
 @pytest.fixture(scope="session")
-def servers() -> Iterator[TestServers]:
+def servers() -> Iterator[ServerSet]:
     s = start_test_servers()
     print(f"\ntest servers: {s.how}")
     yield s
@@ -33,14 +33,14 @@ def servers() -> Iterator[TestServers]:
 
 
 @pytest.fixture(scope="session")
-def database_url(servers: TestServers) -> str:
+def database_url(servers: ServerSet) -> str:
     url = servers.new_database_url()
     upgrade(url)
     return url
 
 
 @pytest.fixture(scope="session")
-def endpoints(database_url: str, servers: TestServers) -> Endpoints:
+def endpoints(database_url: str, servers: ServerSet) -> Endpoints:
     return Endpoints(database_url=database_url, redis_url=servers.redis_url)
 
 

