@@ -199,6 +199,12 @@ def within(created: datetime | None, since: datetime) -> bool:
     return created >= since - CLOCK_SKEW
 
 
+def node(value: Any, key: str) -> dict[str, Any]:
+    """value[key] when both are JSON objects, else {}: bodies are read defensively."""
+    child = value.get(key) if isinstance(value, dict) else None
+    return child if isinstance(child, dict) else {}
+
+
 def as_int(value: Any) -> int:
     if isinstance(value, bool):
         return int(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.platforms._http import CLOCK_SKEW, as_int, parse_time, within
+from app.platforms._http import CLOCK_SKEW, as_int, node, parse_time, within
 from app.platforms._meta import GraphAdapter, insights_values
 from app.platforms.base import (
     AccountCredentials,
@@ -89,11 +89,9 @@ class FacebookAdapter(GraphAdapter):
             creds.access_token,
             params={"fields": "shares,comments.summary(true).limit(0)"},
         )
-        body = post.body if isinstance(post.body, dict) else {}
-        shares = as_int((body.get("shares") or {}).get("count")) if isinstance(body.get("shares"), dict) else 0
-        comments_node = body.get("comments") if isinstance(body.get("comments"), dict) else {}
-        summary = comments_node.get("summary") if isinstance(comments_node.get("summary"), dict) else {}
-        comments = as_int(summary.get("total_count"))
+        # `shares` is left out of the answer when nobody has shared the post.
+        shares = as_int(node(post.body, "shares").get("count"))
+        comments = as_int(node(node(post.body, "comments"), "summary").get("total_count"))
         likes = values.get("post_reactions_by_type_total", 0)
         clicks = values.get("post_clicks", 0)
         return PostMetrics(

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import httpx
 
-from app.platforms._http import HttpAdapter, as_int, parse_time, within
+from app.platforms._http import HttpAdapter, as_int, node, parse_time, within
 from app.platforms.base import (
     AccountCredentials,
     Platform,
@@ -105,8 +105,8 @@ class LinkedInAdapter(HttpAdapter):
             "metrics", "GET", f"/rest/organizationalEntityShareStatistics?{query}", creds.access_token
         )
         rows = reply.body.get("elements") if isinstance(reply.body, dict) else None
-        first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
-        stats = first.get("totalShareStatistics") if isinstance(first.get("totalShareStatistics"), dict) else {}
+        first = rows[0] if isinstance(rows, list) and rows else None
+        stats = node(first, "totalShareStatistics")
         likes, comments = as_int(stats.get("likeCount")), as_int(stats.get("commentCount"))
         shares, clicks = as_int(stats.get("shareCount")), as_int(stats.get("clickCount"))
         return PostMetrics(
@@ -123,9 +123,8 @@ class LinkedInAdapter(HttpAdapter):
     async def _social_actions(self, creds: AccountCredentials, urn: str) -> PostMetrics:
         # Member posts have no share statistics here: likes and comments only.
         reply = await self._call("metrics", "GET", f"/rest/socialActions/{_enc(urn)}", creds.access_token)
-        body = reply.body if isinstance(reply.body, dict) else {}
-        likes_summary = body.get("likesSummary") if isinstance(body.get("likesSummary"), dict) else {}
-        comments_summary = body.get("commentsSummary") if isinstance(body.get("commentsSummary"), dict) else {}
+        likes_summary = node(reply.body, "likesSummary")
+        comments_summary = node(reply.body, "commentsSummary")
         likes = as_int(likes_summary.get("totalLikes"))
         comments = as_int(
             comments_summary.get("aggregatedTotalComments") or comments_summary.get("totalFirstLevelComments")

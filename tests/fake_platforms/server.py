@@ -42,7 +42,7 @@ import socket
 import threading
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +53,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.platforms._http import node as json_object
 from app.platforms.base import Platform
 
 GRAPH_VERSION = "v21.0"
@@ -378,6 +379,12 @@ class FakePlatforms:
         return _DropResponse()
 
     @staticmethod
+    def _accepted(accept: Callable[[], FakePost | None] | None) -> FakePost:
+        post = accept() if accept is not None else None
+        assert post is not None, "accept() stores the post on this route"
+        return post
+
+    @staticmethod
     def _bearer(request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
         return auth[7:] if auth.startswith("Bearer ") and len(auth) > 7 else None
@@ -422,11 +429,11 @@ class FakePlatforms:
             operation = {"feed": "publish", "photos": "publish", "media": "container"}.get(edge, "publish")
         payload = await self._record(request, platform, operation)
         body = payload if isinstance(payload, dict) else {}
-        accept = None
+        accept: Callable[[], FakePost | None] | None = None
         if request.method == "POST" and edge in ("feed", "photos"):
             text = str(body.get("message") or body.get("caption") or "")
 
-            def accept() -> FakePost:
+            def accept() -> FakePost | None:
                 post = self._store(Platform.FACEBOOK, node, text, body.get("url"))
                 if edge == "photos":
                     post.photo_id = self._next_id()
@@ -434,7 +441,7 @@ class FakePlatforms:
         elif request.method == "POST" and edge == "media_publish":
             container = self._containers.get(str(body.get("creation_id")))
 
-            def accept() -> FakePost | None:
+            def accept() -> FakePost | None:  # noqa: F811 - one accept per branch
                 if container is None or container.get("published"):
                     return None
                 container["published"] = True
@@ -448,11 +455,12 @@ class FakePlatforms:
             if edge == "feed":
                 if not body.get("message"):
                     return _meta_error(400, 100, "(#100) Missing message or link")
-                return JSONResponse({"id": accept().post_id})  # type: ignore[misc]
+                post = self._accepted(accept)
+                return JSONResponse({"id": post.post_id})
             if edge == "photos":
                 if not body.get("url"):
                     return _meta_error(400, 324, "(#324) Requires upload file")
-                post = accept()  # type: ignore[misc]
+                post = self._accepted(accept)
                 return JSONResponse({"id": post.photo_id, "post_id": post.post_id})
             if edge == "media":
                 if not body.get("image_url"):
@@ -465,10 +473,10 @@ class FakePlatforms:
                 }
                 return JSONResponse({"id": container_id})
             if edge == "media_publish":
-                post = accept()  # type: ignore[misc]
-                if post is None:
+                published = accept() if accept is not None else None
+                if published is None:
                     return _meta_error(400, 9007, "Media ID is not available", 2207027)
-                return JSONResponse({"id": post.post_id})
+                return JSONResponse({"id": published.post_id})
             return _meta_error(400, 100, f"(#100) Unsupported post request: {edge}")
         if edge in ("posts", "feed"):
             return self._graph_list(request, Platform.FACEBOOK, node)
@@ -838,8 +846,8 @@ class FakePlatforms:
     async def _tt_init(self, request: Request) -> Response:
         payload = await self._record(request, Platform.TIKTOK, "publish")
         body = payload if isinstance(payload, dict) else {}
-        post_info = body.get("post_info") if isinstance(body.get("post_info"), dict) else {}
-        source = body.get("source_info") if isinstance(body.get("source_info"), dict) else {}
+        post_info = json_object(body, "post_info")
+        source = json_object(body, "source_info")
         is_photo = request.url.path.endswith("/content/init/")
         media = (source.get("photo_images") or [None])[0] if is_photo else source.get("video_url")
         text = str(post_info.get("description") or post_info.get("title") or "")
