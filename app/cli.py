@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,11 @@ def _settings() -> Settings:
         raise CliError(f"invalid configuration: {exc}".splitlines()[0]) from exc
 
 
-def _endpoints(settings: Settings) -> Any:
+def _endpoints(settings: Settings, *, need_redis: bool = True) -> Any:
     from app.runtime import resolve_endpoints
 
     try:
-        endpoints = resolve_endpoints(settings)
+        endpoints = resolve_endpoints(settings, need_redis=need_redis)
     except Exception as exc:
         raise CliError(f"could not start the embedded servers: {exc}") from exc
     print(f"eventops: {endpoints.describe()}", file=sys.stderr)
@@ -57,12 +56,30 @@ async def _with_runtime(settings: Settings, endpoints: Any, fn: Callable[[Any], 
         return await fn(runtime)
 
 
+def _with_database(settings: Settings, fn: Callable[[Any], Any]) -> Any:
+    """Run fn(sessionmaker) against PostgreSQL only (embedded if DATABASE_URL is unset)."""
+    from app.runtime import open_database
+
+    endpoints = _endpoints(settings, need_redis=False)
+
+    async def go() -> Any:
+        async with open_database(settings, endpoints.database_url) as sessionmaker:
+            return await fn(sessionmaker)
+
+    try:
+        return asyncio.run(go())
+    except OSError as exc:
+        raise CliError(f"cannot reach the database: {exc}") from exc
+    finally:
+        endpoints.stop()
+
+
 # --- subcommands -------------------------------------------------------------------------------------
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
     settings = _settings()
-    endpoints = _endpoints(settings)
+    endpoints = _endpoints(settings, need_redis=False)
     try:
         if args.downgrade:
             from app.migrate import downgrade
@@ -80,21 +97,17 @@ def cmd_create_key(args: argparse.Namespace) -> None:
     from app.services import api_keys
 
     settings = _settings()
-    endpoints = _endpoints(settings)
 
-    async def go(runtime: Any) -> str:
+    async def go(sessionmaker: Any) -> str:
         from app.database import transaction
 
-        async with transaction(runtime.sessionmaker) as session:
+        async with transaction(sessionmaker) as session:
             _, key = await api_keys.create_key(
                 session, name=args.name, role=args.role, secret=settings.secret_key.get_secret_value()
             )
         return key
 
-    try:
-        key = asyncio.run(_with_runtime(settings, endpoints, go))
-    finally:
-        endpoints.stop()
+    key = _with_database(settings, go)
     print(key)
     print(f"(a {args.role} key named {args.name!r}; it is shown only this once)", file=sys.stderr)
 
@@ -103,16 +116,12 @@ def cmd_list_keys(args: argparse.Namespace) -> None:
     from app.services import api_keys
 
     settings = _settings()
-    endpoints = _endpoints(settings)
 
-    async def go(runtime: Any) -> list[Any]:
-        async with runtime.sessionmaker() as session:
+    async def go(sessionmaker: Any) -> list[Any]:
+        async with sessionmaker() as session:
             return await api_keys.list_keys(session)
 
-    try:
-        rows = asyncio.run(_with_runtime(settings, endpoints, go))
-    finally:
-        endpoints.stop()
+    rows = _with_database(settings, go)
     for k in rows:
         state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
         print(f"{k.id}  {k.role:<8} {k.key_prefix}…  {state:<18} {k.name}")
@@ -129,16 +138,12 @@ def cmd_revoke_key(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CliError(f"not a key id: {args.id!r}") from exc
     settings = _settings()
-    endpoints = _endpoints(settings)
 
-    async def go(runtime: Any) -> None:
-        async with transaction(runtime.sessionmaker) as session:
+    async def go(sessionmaker: Any) -> None:
+        async with transaction(sessionmaker) as session:
             await api_keys.revoke_key(session, key_id)
 
-    try:
-        asyncio.run(_with_runtime(settings, endpoints, go))
-    finally:
-        endpoints.stop()
+    _with_database(settings, go)
     print(f"revoked {key_id}")
 
 
@@ -166,23 +171,15 @@ def cmd_import(args: argparse.Namespace) -> None:
         raise CliError(f"no such file: {path}")
     mapping = importer.parse_mapping(args.map) if args.kind == "csv" else None
     settings = _settings()
-    endpoints = _endpoints(settings)
     progress = _progress_printer()
 
-    async def go(runtime: Any) -> Any:
+    async def go(sessionmaker: Any) -> Any:
         if args.kind == "meta-ads":
-            return await importer.import_meta_ads(
-                runtime.sessionmaker, settings, path, currency=args.currency, progress=progress
-            )
+            return await importer.import_meta_ads(sessionmaker, settings, path, currency=args.currency, progress=progress)
         assert mapping is not None
-        return await importer.import_csv(
-            runtime.sessionmaker, settings, path, mapping, currency=args.currency, progress=progress
-        )
+        return await importer.import_csv(sessionmaker, settings, path, mapping, currency=args.currency, progress=progress)
 
-    try:
-        summary = asyncio.run(_with_runtime(settings, endpoints, go))
-    finally:
-        endpoints.stop()
+    summary = _with_database(settings, go)
     if progress:
         print(file=sys.stderr)
     print(summary.as_text())

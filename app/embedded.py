@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def start_postgres(data_dir: Path) -> str:
     pgdata = (data_dir / "postgres").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     # pgserver counts the processes using this data directory and stops the server after the last one.
-    server = pgserver.get_server(str(pgdata), cleanup_mode="stop")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about an unset XDG_RUNTIME_DIR on servers
+        server = pgserver.get_server(str(pgdata), cleanup_mode="stop")
     uri = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket dir>
     return uri
 
@@ -90,12 +93,14 @@ def start_redis(data_dir: Path, *, persist: bool = True, timeout: float = 10.0) 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise EmbeddedServerError(f"embedded redis-server exited with code {proc.returncode}; see {redis_dir}/redis.log")
+            raise EmbeddedServerError(
+                f"embedded redis-server exited with code {proc.returncode}; see {redis_dir}/redis.log"
+            )
         if sock.exists() and _unix_socket_answers(sock):
             return EmbeddedRedis(url=f"unix://{sock}", process=proc, socket_dir=socket_dir)
         time.sleep(0.05)
     proc.kill()
-    raise EmbeddedServerError("embedded redis-server did not start within %.0f s" % timeout)
+    raise EmbeddedServerError(f"embedded redis-server did not start within {timeout:.0f} s")
 
 
 def _unix_socket_answers(path: Path) -> bool:

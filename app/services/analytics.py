@@ -320,6 +320,8 @@ async def top_performing(session: AsyncSession, metric: RankMetric, limit: int) 
             v = ratio(roas(Decimal(r.gross), Decimal(r.ad_spend))) or Decimal(0)
         elif metric is RankMetric.REVENUE:
             v = money(net)
+        elif metric is RankMetric.SIGNUPS:
+            v = Decimal(int(r.value))
         else:
             v = ratio(Decimal(r.value)) or Decimal(0)
         out.append(

@@ -82,6 +82,6 @@ async def test_top_performing_ranks_by_aggregate_and_leaves_out_undefined(gql: G
     roi = (await gql.ok(TOP, {"m": "ROI"}))["topPerformingCampaigns"]
     assert [(r["campaignTitle"], r["metricValue"]) for r in roi] == [("A", "100.0000"), ("B", "-50.0000")]
     signups = (await gql.ok(TOP, {"m": "SIGNUPS"}))["topPerformingCampaigns"]
-    assert [r["campaignTitle"] for r in signups] == ["B", "A", "C (no cost)"]
+    assert [(r["campaignTitle"], r["metricValue"]) for r in signups] == [("B", "9"), ("A", "5"), ("C (no cost)", "1")]
     revenue = (await gql.ok(TOP, {"m": "REVENUE"}))["topPerformingCampaigns"]
     assert [(r["campaignTitle"], r["metricValue"], r["currency"]) for r in revenue][0] == ("A", "200.00", "EUR")
