@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -321,6 +322,34 @@ def cmd_check(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
+def cmd_classify_error(args: argparse.Namespace) -> None:
+    """Classify a raw platform response pasted on stdin, as the posting pipeline would."""
+    from app.platforms import classify_raw
+
+    received_at = None
+    if args.received_at:
+        try:
+            received_at = datetime.fromisoformat(args.received_at.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise CliError(f"--received-at is not an ISO 8601 time: {args.received_at!r}") from exc
+        if received_at.tzinfo is None:
+            received_at = received_at.replace(tzinfo=UTC)
+    body = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    try:
+        result = classify_raw(
+            args.platform,
+            args.status,
+            args.header or [],
+            body,
+            args.transport_error,
+            received_at,
+            operation=args.operation,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    print(json.dumps(result.as_dict(), indent=2))
+
+
 # --- parser --------------------------------------------------------------------------------------------
 
 
@@ -379,6 +408,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.set_defaults(func=cmd_revoke_key)
 
+    p = sub.add_parser(
+        "classify-error",
+        help="classify a platform's raw error response (body on stdin) as the posting pipeline does",
+        description="Prints error_type, retry, wait_seconds, halt_account, outcome_unknown and reason as JSON.",
+    )
+    p.add_argument("--platform", required=True, choices=["facebook", "instagram", "x", "linkedin", "tiktok"])
+    p.add_argument("--status", type=int, help="HTTP status (omit when no response came back)")
+    p.add_argument("--header", action="append", metavar="'Name: value'", help="a response header; repeatable")
+    p.add_argument(
+        "--transport-error",
+        choices=[
+            "connect_timeout",
+            "connect_error",
+            "pool_timeout",
+            "read_timeout_after_send",
+            "connection_dropped_after_send",
+            "write_timeout",
+            "write_error",
+            "transport_error",
+        ],
+        help="what went wrong below HTTP, when no response came back",
+    )
+    p.add_argument("--received-at", help="when the response arrived (ISO 8601; default now); waits count from it")
+    p.add_argument("--operation", choices=["publish", "metrics", "find"], default="publish")
+    p.set_defaults(func=cmd_classify_error)
+
     p = sub.add_parser("check", help="round trip through Redis, a worker and the database")
     p.add_argument("--timeout", type=float, default=10.0)
     p.set_defaults(func=cmd_check)
@@ -396,6 +451,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # one line for the user; the stack with EVENTOPS_DEBUG=1
+        if os.environ.get("EVENTOPS_DEBUG"):
+            raise
+        print(f"eventops: error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,6 +6,8 @@ a production URL go through the same code.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -83,13 +85,38 @@ class Runtime:
     redis: ArqRedis
     endpoints: Endpoints
     extras: dict[str, Any] = field(default_factory=dict)
+    _outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     @property
     def queue_name(self) -> str:
         return queue_name(self.settings)
 
     async def enqueue(self, function: str, *args: Any, **kwargs: Any) -> Any:
+        """Queue a job directly in Redis. For jobs that follow from a database change, write them with
+        app.services.job_outbox.enqueue in that change's transaction instead, then call kick_outbox()."""
         return await self.redis.enqueue_job(function, *args, _queue_name=self.queue_name, **kwargs)
+
+    async def relay_outbox(self) -> int:
+        from app.services.job_outbox import relay
+
+        return await relay(self.sessionmaker, self.redis, self.queue_name)
+
+    def kick_outbox(self) -> None:
+        """Ask the relay loop to run now (after a commit that wrote outbox jobs)."""
+        self._outbox_wakeup.set()
+
+    async def run_outbox_relay(self, interval: float = 2.0) -> None:
+        """Relay forever: on kick_outbox() and every `interval` seconds. Runs in the API and the worker."""
+        while True:
+            try:
+                await asyncio.wait_for(self._outbox_wakeup.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+            self._outbox_wakeup.clear()
+            try:
+                await self.relay_outbox()
+            except Exception as exc:  # noqa: BLE001 - database or Redis away: try again next round
+                log.warning("job outbox relay failed: %s: %s", type(exc).__name__, exc)
 
 
 @asynccontextmanager
@@ -103,15 +130,23 @@ async def open_database(settings: Settings, database_url: str) -> AsyncIterator[
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, endpoints: Endpoints | None = None) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, endpoints: Endpoints | None = None, *, relay: bool = True
+) -> AsyncIterator[Runtime]:
     own_endpoints = endpoints is None
     endpoints = endpoints or resolve_endpoints(settings)
     log.info(endpoints.describe())
     engine = create_engine(settings, endpoints.database_url)
     redis = await create_pool(redis_settings(endpoints.redis_url), default_queue_name=queue_name(settings))
+    runtime = Runtime(settings, engine, create_sessionmaker(engine), redis, endpoints)
+    relay_task = asyncio.create_task(runtime.run_outbox_relay(), name="job-outbox-relay") if relay else None
     try:
-        yield Runtime(settings, engine, create_sessionmaker(engine), redis, endpoints)
+        yield runtime
     finally:
+        if relay_task is not None:
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
         await redis.aclose()
         await engine.dispose()
         if own_endpoints:

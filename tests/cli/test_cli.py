@@ -12,7 +12,9 @@ import pytest
 from app.settings import Settings
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "meta_ads_kag.csv"
-SUBCOMMANDS = ["run", "serve", "worker", "migrate", "import", "create-key", "list-keys", "revoke-key", "check"]
+SUBCOMMANDS = [
+    "run", "serve", "worker", "migrate", "import", "create-key", "list-keys", "revoke-key", "check", "classify-error"
+]
 
 
 def eventops(*args: str, settings: Settings | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -65,3 +67,38 @@ async def test_import_meta_ads_prints_a_summary(settings: Settings, runtime: obj
     assert "rows read: 1,143" in result.stdout and "imported: 1,143" in result.stdout and "campaigns: 3" in result.stdout
     again = eventops("import", "meta-ads", str(FIXTURE), settings=settings)
     assert "imported: 0" in again.stdout and "already present (re-import): 1,143" in again.stdout
+
+
+CASES = Path(__file__).resolve().parents[1] / "platforms" / "cases.jsonl"
+
+
+def _cases() -> list[dict[str, object]]:
+    import json
+
+    return [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda c: str(c["id"]))
+def test_classify_error_prints_the_expected_classification(case: dict[str, object]) -> None:
+    import json
+
+    args = ["classify-error", "--platform", str(case["platform"]), "--operation", str(case["operation"])]
+    if case["http_status"] is not None:
+        args += ["--status", str(case["http_status"])]
+    for name, value in dict(case["headers"] or {}).items():  # type: ignore[call-overload]
+        args += ["--header", f"{name}: {value}"]
+    if case["transport_error"]:
+        args += ["--transport-error", str(case["transport_error"])]
+    args += ["--received-at", str(case["received_at"])]
+    body = case["body"]
+    stdin = body if isinstance(body, str) else json.dumps(body) if body is not None else ""
+    result = eventops(*args, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    expect = dict(case["expect"])  # type: ignore[call-overload]
+    for key in ("error_type", "retry", "halt_account", "wait_seconds", "outcome_unknown"):
+        if key in expect:
+            assert got[key] == expect[key], (key, got)
+    if "min_wait_seconds" in expect:
+        assert got["wait_seconds"] >= expect["min_wait_seconds"]
+    assert set(got) == {"error_type", "retry", "wait_seconds", "halt_account", "outcome_unknown", "reason"}
