@@ -16,7 +16,11 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    url = (
+        config.attributes.get("database_url")
+        or context.get_x_argument(as_dictionary=True).get("url")
+        or config.get_main_option("sqlalchemy.url")
+    )
     if not url:
         raise RuntimeError("no database URL given to Alembic; run migrations through `eventops migrate`")
     return sqlalchemy_url(url)
