@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     score_weight_roi: Decimal = Decimal("0.5")
     roi_scale_threshold: Decimal = Decimal("500")
     roi_min_spend: Decimal = Decimal("10")
+    # The daily ROI report: when (local time in report_timezone) and over which window (None: all time).
+    report_timezone: str = "UTC"
+    roi_report_hour: int = 9
+    roi_report_minute: int = 0
+    roi_lookback_days: int | None = None
 
     # Input bounds: oversized strings or JSON are refused.
     max_message_length: int = 4000

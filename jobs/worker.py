@@ -5,23 +5,39 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from arq.connections import RedisSettings
-from arq.cron import CronJob
+from arq.cron import CronJob, cron
 from arq.worker import Worker, create_worker
 
+from app.clock import Clock, system_clock
 from app.runtime import Endpoints, Runtime, open_runtime, queue_name, redis_settings
 from app.settings import Settings
+from jobs.analysis import analyze_campaign_roi
 from jobs.maintenance import ping
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [ping]
-CRON_JOBS: list[CronJob] = []
+FUNCTIONS: list[Any] = [ping, analyze_campaign_roi]
 
 
-def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> Worker:
-    """A worker on the given endpoints; the tests build theirs the same way."""
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    """Scheduled jobs. unique=True (arq's default) gives each tick one job id, so it runs once however
+    many workers are up."""
+    return [
+        cron(
+            analyze_campaign_roi,
+            hour={settings.roi_report_hour},
+            minute={settings.roi_report_minute},
+            run_at_startup=False,
+            unique=True,
+        ),
+    ]
+
+
+def build_worker(settings: Settings, endpoints: Endpoints, *, clock: Clock | None = None, **overrides: Any) -> Worker:
+    """A worker on the given endpoints; the tests build theirs the same way (with a FakeClock)."""
     runtime_cm: dict[str, Any] = {}
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -29,6 +45,7 @@ def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> 
         runtime_cm["cm"] = cm
         ctx["runtime"] = await cm.__aenter__()
         ctx["worker_id"] = uuid.uuid4().hex[:8]
+        ctx["clock"] = clock or system_clock
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         cm = runtime_cm.pop("cm", None)
@@ -37,7 +54,9 @@ def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> 
 
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
-        "cron_jobs": CRON_JOBS,
+        "cron_jobs": cron_jobs(settings),
+        # Cron hours are local to the report time zone.
+        "timezone": ZoneInfo(settings.report_timezone),
         "redis_settings": redis_settings(endpoints.redis_url),
         "queue_name": queue_name(settings),
         "on_startup": startup,
@@ -61,7 +80,6 @@ class WorkerSettings:
     """For `arq jobs.worker.WorkerSettings` users; `eventops worker` is the supported way to start one."""
 
     functions: ClassVar[list[Any]] = FUNCTIONS
-    cron_jobs: ClassVar[list[CronJob]] = CRON_JOBS
     redis_settings: ClassVar[RedisSettings] = RedisSettings()
 
 

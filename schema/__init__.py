@@ -21,6 +21,7 @@ from resolvers import errors as errors_r
 from resolvers import notifications as notifications_r
 from resolvers import performance as performance_r
 from resolvers import posts as posts_r
+from resolvers import reports as reports_r
 from schema.error_convention import ErrorConvention, log_unexpected
 from schema.scalars import SCALAR_MAP
 from schema.types import (
@@ -32,8 +33,10 @@ from schema.types import (
     OperationError,
     OperationErrorConnection,
     RankedCampaign,
+    RoiAnalysis,
     PerformanceRecord,
     SocialPost,
+    WeeklyReview,
 )
 
 
@@ -60,6 +63,13 @@ class Query:
     )
     unread_notification_count: int = strawberry.field(resolver=notifications_r.unread_notification_count)
     api_keys: list[ApiKey] = strawberry.field(resolver=api_keys_r.api_key_list, description="Admin only.")
+    roi_analysis: RoiAnalysis = strawberry.field(
+        resolver=reports_r.roi_analysis_report,
+        description="A day's stored ROI report (date in REPORT_TIMEZONE); the latest when no date is given.",
+    )
+    weekly_review: WeeklyReview = strawberry.field(
+        resolver=reports_r.weekly_review, description="The last 7 days: the seed's weekly review (8.2)."
+    )
 
 
 @strawberry.type
@@ -86,6 +96,10 @@ class Mutation:
     )
     create_api_key: CreatedApiKey = strawberry.mutation(resolver=api_keys_r.create_api_key)
     revoke_api_key: ApiKey = strawberry.mutation(resolver=api_keys_r.revoke_api_key)
+    run_roi_analysis: RoiAnalysis = strawberry.mutation(
+        resolver=reports_r.run_roi_analysis,
+        description="Admin: run today's ROI analysis now (stored and notified as the daily job does).",
+    )
 
 
 class EventopsSchema(strawberry.Schema):

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app import models
-from app.services import analytics
+from app.services import analytics, reviews, roi_analysis
 from schema.enums import CampaignStatus, ErrorType, PostStatus, Role, Severity
 from schema.scalars import BigInt
 
@@ -418,3 +418,122 @@ def parse_id(value: str, field: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise ValidationFailed(f"{field} is not a valid id: {value!r}", field=field) from None
+
+
+@strawberry.type
+class CampaignRoi:
+    campaign_id: strawberry.ID
+    title: str
+    currency: str
+    roi: Decimal | None
+    total_signups: BigInt
+    total_organizers: BigInt
+    total_revenue: Decimal = strawberry.field(description="Σ net revenue.")
+    total_cost: Decimal
+
+    @classmethod
+    def from_result(cls, c: roi_analysis.CampaignRoi) -> CampaignRoi:
+        return cls(
+            campaign_id=strawberry.ID(c.campaign_id),
+            title=c.title,
+            currency=c.currency,
+            roi=c.roi,
+            total_signups=c.total_signups,
+            total_organizers=c.total_organizers,
+            total_revenue=c.net_revenue,
+            total_cost=c.total_cost,
+        )
+
+
+@strawberry.type(description="Portfolio totals of one currency (currencies are never added together).")
+class CurrencyPortfolio:
+    currency: str
+    campaigns: int
+    gross_revenue: Decimal
+    total_revenue: Decimal = strawberry.field(description="Σ net revenue.")
+    total_cost: Decimal
+    roi: Decimal | None
+
+    @classmethod
+    def from_result(cls, p: roi_analysis.CurrencyPortfolio) -> CurrencyPortfolio:
+        return cls(
+            currency=p.currency,
+            campaigns=p.campaigns,
+            gross_revenue=p.gross_revenue,
+            total_revenue=p.net_revenue,
+            total_cost=p.total_cost,
+            roi=p.roi,
+        )
+
+
+@strawberry.type(description="The daily ROI analysis (seed 4.2).")
+class RoiAnalysis:
+    date: dt.date
+    timezone: str
+    window_start: dt.datetime | None
+    window_end: dt.datetime
+    top_performers: list[CampaignRoi]
+    underperformers: list[CampaignRoi]
+    insufficient_data: list[CampaignRoi]
+    portfolio: list[CurrencyPortfolio]
+    recommendations: list[str]
+
+    @classmethod
+    def from_result(cls, a: roi_analysis.RoiAnalysis) -> RoiAnalysis:
+        return cls(
+            date=a.report_date,
+            timezone=a.timezone,
+            window_start=a.window_start,
+            window_end=a.window_end,
+            top_performers=[CampaignRoi.from_result(c) for c in a.top_performers],
+            underperformers=[CampaignRoi.from_result(c) for c in a.underperformers],
+            insufficient_data=[CampaignRoi.from_result(c) for c in a.insufficient_data],
+            portfolio=[CurrencyPortfolio.from_result(p) for p in a.portfolio],
+            recommendations=a.recommendations,
+        )
+
+
+@strawberry.type
+class ErrorTypeCount:
+    error_type: ErrorType
+    count: int
+
+
+@strawberry.type
+class TokenWarning:
+    platform: str
+    account: str | None
+    status: str
+    expires_at: dt.datetime | None
+    message: str
+
+
+@strawberry.type(description="The weekly review (seed 8.2).")
+class WeeklyReview:
+    window_start: dt.datetime
+    window_end: dt.datetime
+    active_campaigns: int
+    portfolio: list[CurrencyPortfolio]
+    operations: int
+    errors: int
+    error_rate_per_100: Decimal | None = strawberry.field(description="errors / operations × 100.")
+    errors_by_type: list[ErrorTypeCount]
+    token_warnings: list[TokenWarning]
+    top_campaigns: list[CampaignRoi]
+    bottom_campaigns: list[CampaignRoi]
+
+    @classmethod
+    def from_result(cls, r: reviews.WeeklyReview) -> WeeklyReview:
+        return cls(
+            window_start=r.window_start,
+            window_end=r.window_end,
+            active_campaigns=r.active_campaigns,
+            portfolio=[CurrencyPortfolio.from_result(p) for p in r.portfolio],
+            operations=r.operations,
+            errors=r.errors,
+            error_rate_per_100=r.error_rate_per_100,
+            errors_by_type=[ErrorTypeCount(error_type=ErrorType(k), count=v) for k, v in sorted(r.errors_by_type.items())],
+            token_warnings=[TokenWarning(**vars(w)) for w in r.token_warnings],
+            top_campaigns=[CampaignRoi.from_result(c) for c in r.top_campaigns],
+            bottom_campaigns=[CampaignRoi.from_result(c) for c in r.bottom_campaigns],
+        )
