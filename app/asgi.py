@@ -101,10 +101,8 @@ class BodySizeLimitMiddleware:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = (
-            b'{"errors":[{"message":"request body too large (at most %d bytes)","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
-            % self.max_bytes
-        )
+        body = b'{"errors":[{"message":"request body too large (at most %d bytes)",' % self.max_bytes
+        body += b'"extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
         await send(
             {
                 "type": "http.response.start",

@@ -176,9 +176,13 @@ def cmd_import(args: argparse.Namespace) -> None:
 
     async def go(sessionmaker: Any) -> Any:
         if args.kind == "meta-ads":
-            return await importer.import_meta_ads(sessionmaker, settings, path, currency=args.currency, progress=progress)
+            return await importer.import_meta_ads(
+                sessionmaker, settings, path, currency=args.currency, progress=progress
+            )
         assert mapping is not None
-        return await importer.import_csv(sessionmaker, settings, path, mapping, currency=args.currency, progress=progress)
+        return await importer.import_csv(
+            sessionmaker, settings, path, mapping, currency=args.currency, progress=progress
+        )
 
     summary = _with_database(settings, go)
     if progress:
@@ -274,7 +278,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         url = f"http://{settings.host}:{settings.port}/graphql"
         print(
             f"\n  eventops is starting: {url}\n"
-            f"  GraphiQL: open {url} and add the header  {{\"Authorization\": \"Bearer {key}\"}}\n"
+            f'  GraphiQL: open {url} and add the header  {{"Authorization": "Bearer {key}"}}\n'
             f"  admin key: {key}\n  (kept in {settings.data_dir / 'admin.key'}; Ctrl-C stops everything)\n",
             flush=True,
         )

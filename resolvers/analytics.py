@@ -27,7 +27,9 @@ async def campaign_analytics(
     return CampaignAnalytics.from_result(result)
 
 
-async def top_performing_campaigns(info: Info, metric: RankMetric = RankMetric.ROI, limit: int = 10) -> list[RankedCampaign]:
+async def top_performing_campaigns(
+    info: Info, metric: RankMetric = RankMetric.ROI, limit: int = 10
+) -> list[RankedCampaign]:
     ctx = require(info, Role.VIEWER)
     limit = ctx.page_size(limit)
     async with ctx.transaction() as session:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -43,7 +45,7 @@ async def update_post_status(
         post_url=post_url,
         error_type=None if error_type is None else error_type.value,
         error_message=error_message,
-        error_details=error_details,
+        error_details=cast("dict[str, Any] | None", error_details),
     )
     async with ctx.transaction() as session:
         post = await posts.update_post_status(session, ctx.settings, parse_id(post_id, "postId"), upd)

@@ -32,9 +32,9 @@ from schema.types import (
     Notification,
     OperationError,
     OperationErrorConnection,
+    PerformanceRecord,
     RankedCampaign,
     RoiAnalysis,
-    PerformanceRecord,
     SocialPost,
     WeeklyReview,
 )
@@ -119,5 +119,8 @@ def build_schema(*, introspection: bool = True, extra_extensions: list[Any] | No
         extensions.append(DisableIntrospection)
     extensions.extend(extra_extensions or [])
     return EventopsSchema(
-        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP)
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
 from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import NewType
+from typing import TYPE_CHECKING, NewType
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
-BigInt = NewType("BigInt", int)
+if TYPE_CHECKING:
+    BigInt = int  # to the type checker a BigInt is an int
+else:
+    BigInt = NewType("BigInt", int)
 
-SCALAR_MAP = {
+SCALAR_MAP: dict[object, ScalarDefinition] = {
     BigInt: strawberry.scalar(
         name="BigInt",
         serialize=int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -63,7 +64,7 @@ class OperationError:
             operation_type=e.operation_type,
             error_type=ErrorType(e.error_type),
             error_message=e.error_message,
-            error_details=e.error_details,
+            error_details=cast(JSON, e.error_details),
             campaign_id=None if e.campaign_id is None else strawberry.ID(str(e.campaign_id)),
             platform=e.platform,
             notify_admin=e.notify_admin,
@@ -191,7 +192,7 @@ class SocialPost:
             post_url=p.post_url,
             error_type=None if p.error_type is None else ErrorType(p.error_type),
             error_message=p.error_message,
-            error_details=p.error_details,
+            error_details=cast(JSON | None, p.error_details),
             retry_count=p.retry_count,
             posted_at=p.posted_at,
             impressions=p.impressions,
@@ -228,7 +229,7 @@ class Notification:
             title=n.title,
             message=n.message,
             action=n.action,
-            data=n.data,
+            data=cast(JSON, n.data),
             read=n.read_at is not None,
             read_at=n.read_at,
             created_at=n.created_at,
@@ -532,7 +533,9 @@ class WeeklyReview:
             operations=r.operations,
             errors=r.errors,
             error_rate_per_100=r.error_rate_per_100,
-            errors_by_type=[ErrorTypeCount(error_type=ErrorType(k), count=v) for k, v in sorted(r.errors_by_type.items())],
+            errors_by_type=[
+                ErrorTypeCount(error_type=ErrorType(k), count=v) for k, v in sorted(r.errors_by_type.items())
+            ],
             token_warnings=[TokenWarning(**vars(w)) for w in r.token_warnings],
             top_campaigns=[CampaignRoi.from_result(c) for c in r.top_campaigns],
             bottom_campaigns=[CampaignRoi.from_result(c) for c in r.bottom_campaigns],

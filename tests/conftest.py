@@ -74,9 +74,7 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
         return
     rt: Runtime = request.getfixturevalue("runtime")
     async with rt.engine.begin() as conn:
-        names = (
-            await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-        ).scalars()
+        names = (await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars()
         tables = [n for n in names if n not in KEEP_TABLES]
         if tables:
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -124,7 +122,9 @@ class GraphQLClient:
         self, query: str, variables: dict[str, Any] | None = None, *, role: str | None = "admin"
     ) -> dict[str, Any]:
         headers = {} if role is None else {"Authorization": f"Bearer {self.keys[role]}"}
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         assert response.status_code == 200, response.text
         return response.json()
 

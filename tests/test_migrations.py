@@ -28,6 +28,7 @@ def _diff_and_tables(url: str) -> tuple[list[object], set[str]]:
     async def go() -> tuple[list[object], set[str]]:
         engine = create_async_engine(sqlalchemy_url(url))
         async with engine.connect() as conn:
+
             def inspect_sync(sync_conn):  # type: ignore[no-untyped-def]
                 ctx = MigrationContext.configure(sync_conn, opts={"compare_server_default": True})
                 return compare_metadata(ctx, Base.metadata), set(inspect(sync_conn).get_table_names())
@@ -43,8 +44,14 @@ def test_migrations_match_the_models_and_round_trip(scratch_db: str) -> None:
     upgrade(scratch_db)
     diff, tables = _diff_and_tables(scratch_db)
     assert diff == [], f"models and migrations differ: {diff}"
-    assert {"campaigns", "autonomous_operation_errors", "campaign_performance_metrics",
-            "social_media_post_tracking", "notifications", "api_keys"} <= tables
+    assert {
+        "campaigns",
+        "autonomous_operation_errors",
+        "campaign_performance_metrics",
+        "social_media_post_tracking",
+        "notifications",
+        "api_keys",
+    } <= tables
 
     downgrade(scratch_db, "base")
     _, tables = _diff_and_tables(scratch_db)

@@ -7,7 +7,17 @@ from app.models.error import OperationError
 from app.models.job_outbox import OutboxJob
 from app.models.notification import Notification
 from app.models.performance import PerformanceRecord
-from app.models.report import RoiReport
 from app.models.post import SocialPost
+from app.models.report import RoiReport
 
-__all__ = ["ApiKey", "Base", "Campaign", "Notification", "OperationError", "OutboxJob", "PerformanceRecord", "RoiReport", "SocialPost"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Campaign",
+    "Notification",
+    "OperationError",
+    "OutboxJob",
+    "PerformanceRecord",
+    "RoiReport",
+    "SocialPost",
+]

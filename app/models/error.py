@@ -41,9 +41,7 @@ class OperationError(Base):
     operation_type: Mapped[str] = mapped_column(String(64), nullable=False)
     error_type: Mapped[str] = mapped_column(String(32), nullable=False)
     error_message: Mapped[str] = mapped_column(Text, nullable=False)
-    error_details: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, nullable=False, server_default=text("'{}'::jsonb")
-    )
+    error_details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("campaigns.id", ondelete="SET NULL")
     )

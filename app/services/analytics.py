@@ -339,6 +339,3 @@ async def top_performing(session: AsyncSession, metric: RankMetric, limit: int) 
             )
         )
     return out
-
-
-

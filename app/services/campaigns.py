@@ -30,9 +30,7 @@ class CampaignChanges:
 
 def _validate_status(status: str) -> str:
     if status not in CAMPAIGN_STATUSES:
-        raise ValidationFailed(
-            f"status must be one of {', '.join(CAMPAIGN_STATUSES)}, got {status!r}", field="status"
-        )
+        raise ValidationFailed(f"status must be one of {', '.join(CAMPAIGN_STATUSES)}, got {status!r}", field="status")
     return status
 
 
@@ -68,9 +66,7 @@ async def update_campaign(session: AsyncSession, campaign_id: uuid.UUID, changes
         new_currency = validate_currency(changes.currency)
         if new_currency != campaign.currency and await _has_money(session, campaign_id):
             # Re-labelling recorded money would silently convert it.
-            raise ValidationFailed(
-                "currency cannot change once performance has been recorded in it", field="currency"
-            )
+            raise ValidationFailed("currency cannot change once performance has been recorded in it", field="currency")
         campaign.currency = new_currency
     if changes.clear_budget:
         campaign.budget = None
@@ -116,9 +112,7 @@ async def list_campaigns(
     return list((await session.scalars(stmt)).all())
 
 
-async def get_or_create_by_ref(
-    session: AsyncSession, *, external_ref: str, title: str, currency: str
-) -> uuid.UUID:
+async def get_or_create_by_ref(session: AsyncSession, *, external_ref: str, title: str, currency: str) -> uuid.UUID:
     """The campaign imported under external_ref, created on first sight (safe under concurrent imports)."""
     stmt = (
         insert(Campaign)

@@ -18,5 +18,7 @@ ISO_4217 = frozenset(
 def validate_currency(code: str, field: str = "currency") -> str:
     normalized = code.strip().upper()
     if normalized not in ISO_4217:
-        raise ValidationFailed(f"{field} must be an ISO 4217 currency code such as EUR or USD, got {code!r}", field=field)
+        raise ValidationFailed(
+            f"{field} must be an ISO 4217 currency code such as EUR or USD, got {code!r}", field=field
+        )
     return normalized

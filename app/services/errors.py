@@ -189,7 +189,9 @@ async def campaign_errors(session: AsyncSession, campaign_id: uuid.UUID, limit: 
     return list((await session.scalars(stmt)).all())
 
 
-async def resolve_matching(session: AsyncSession, *, platform: str, error_type: str, resolved_by: str, note: str) -> int:
+async def resolve_matching(
+    session: AsyncSession, *, platform: str, error_type: str, resolved_by: str, note: str
+) -> int:
     """Resolve every open error of a kind (used when an admin fixes its cause, e.g. reconnects)."""
     result = await session.execute(
         update(OperationError)

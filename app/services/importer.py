@@ -81,9 +81,7 @@ def parse_mapping(spec: str) -> dict[str, str]:
         if not sep or not name or not column:
             raise ValidationFailed(f"--map entry {part!r} is not FIELD=COLUMN", field="map")
         if name not in MAPPABLE:
-            raise ValidationFailed(
-                f"--map field {name!r} is not one of {', '.join(sorted(MAPPABLE))}", field="map"
-            )
+            raise ValidationFailed(f"--map field {name!r} is not one of {', '.join(sorted(MAPPABLE))}", field="map")
         mapping[name] = column
     if "campaign" not in mapping:
         raise ValidationFailed("--map must name the campaign column (campaign=COLUMN)", field="map")
@@ -150,7 +148,9 @@ class _Importer:
         self.campaign_ids: dict[str, uuid.UUID] = {}
 
     def values(self, fields: dict[str, Any], source: str, period: datetime | None) -> dict[str, Any]:
-        data = performance.PerformanceInput(source=source, period_start=period or self.now, period_end=period or self.now)
+        data = performance.PerformanceInput(
+            source=source, period_start=period or self.now, period_end=period or self.now
+        )
         for name, raw in fields.items():
             setattr(data, name, raw)
         return performance.build_values(data, self.settings, now=self.now, round_money=True)
@@ -164,11 +164,12 @@ class _Importer:
                 session, external_ref=row.campaign_key, title=row.campaign_title, currency=self.currency
             )
         else:
-            cid = await session.scalar(
+            found = await session.scalar(
                 select(Campaign.id).where(Campaign.title == row.campaign_title).order_by(Campaign.created_at).limit(1)
             )
-            if cid is None:
-                cid = (await campaigns.create_campaign(session, title=row.campaign_title, currency=self.currency)).id
+            if found is None:
+                found = (await campaigns.create_campaign(session, title=row.campaign_title, currency=self.currency)).id
+            cid = found
         self.campaign_ids[row.campaign_key] = cid
         return cid
 
@@ -274,7 +275,9 @@ def _csv_rows(reader: csv.DictReader[str], mapping: dict[str, str], importer: _I
             if not title:
                 raise ValidationFailed("the campaign column is empty", field="campaign")
             if len(title) > campaigns.MAX_TITLE:
-                raise ValidationFailed(f"campaign title is longer than {campaigns.MAX_TITLE} characters", field="campaign")
+                raise ValidationFailed(
+                    f"campaign title is longer than {campaigns.MAX_TITLE} characters", field="campaign"
+                )
             fields: dict[str, Any] = {}
             for name, column in mapping.items():
                 if name in ("campaign", "date", "source"):

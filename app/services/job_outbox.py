@@ -63,7 +63,11 @@ async def relay(
             for row in rows:
                 try:
                     await redis.enqueue_job(
-                        row.function, *row.args, _job_id=row.job_id, _queue_name=queue_name, _defer_until=row.defer_until
+                        row.function,
+                        *row.args,
+                        _job_id=row.job_id,
+                        _queue_name=queue_name,
+                        _defer_until=row.defer_until,
                     )
                 except Exception as exc:  # noqa: BLE001 - Redis down: leave the row for the next relay
                     await session.execute(

@@ -69,9 +69,7 @@ def _utc(value: datetime, field: str) -> datetime:
     if not isinstance(value, datetime):
         raise ValidationFailed(f"{field} must be a date-time", field=field)
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationFailed(
-            f"{field} must carry a time zone offset, for example 2026-12-01T00:00:00Z", field=field
-        )
+        raise ValidationFailed(f"{field} must carry a time zone offset, for example 2026-12-01T00:00:00Z", field=field)
     return value.astimezone(UTC)
 
 

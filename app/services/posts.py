@@ -78,7 +78,9 @@ async def update_post_status(
     """Record an outcome. A failure increments retry_count and logs the error (notifying the admin on
     token and permission errors, and when the retries are used up)."""
     if upd.status not in SETTABLE_STATUSES:
-        raise ValidationFailed(f"status must be one of {', '.join(SETTABLE_STATUSES)}, got {upd.status!r}", field="status")
+        raise ValidationFailed(
+            f"status must be one of {', '.join(SETTABLE_STATUSES)}, got {upd.status!r}", field="status"
+        )
     post = await get_post(session, post_id, for_update=True)
     now = now or datetime.now(UTC)
     if upd.status == "posted":

@@ -37,7 +37,9 @@ def to_decimal(value: Any, field: str) -> Decimal:
         try:
             d = Decimal(str(value).strip())
         except InvalidOperation:
-            raise ValidationFailed(f"{field} must be a decimal amount such as \"12.50\", got {value!r}", field=field) from None
+            raise ValidationFailed(
+                f'{field} must be a decimal amount such as "12.50", got {value!r}', field=field
+            ) from None
     elif isinstance(value, float):
         d = Decimal(repr(value))
     else:

@@ -28,7 +28,12 @@ async def test_seed_2_3_three_days_pooled(gql: GraphQLClient) -> None:
     t = a["totalPerformance"]
     assert (t["records"], t["totalViews"], t["totalClicks"], t["totalSignups"]) == (3, 15000, 750, 150)
     # seed 2.3 / metrics.md: 7125.00 net and 300.15 cost give a pooled ROI of 2273.8131 %
-    assert (t["netRevenue"], t["totalRevenue"], t["totalCost"], t["roi"]) == ("7125.00", "7125.00", "300.15", "2273.8131")
+    assert (t["netRevenue"], t["totalRevenue"], t["totalCost"], t["roi"]) == (
+        "7125.00",
+        "7125.00",
+        "300.15",
+        "2273.8131",
+    )
     assert (t["ctr"], t["roas"], t["costPerSignup"], t["costPerOrganizer"]) == ("5.0000", "25.0000", "2.00", "10.01")
     assert (t["bestRoi"], t["worstRoi"], t["avgPerformanceScore"]) == ("2273.8131", "2273.8131", "95.0000")
     assert [p["date"] for p in a["performanceOverTime"]] == ["2025-12-28", "2025-12-29", "2025-12-30"]
@@ -37,8 +42,19 @@ async def test_seed_2_3_three_days_pooled(gql: GraphQLClient) -> None:
 
 async def test_ratios_are_ratios_of_sums_not_averages(gql: GraphQLClient) -> None:
     cid = await new_campaign(gql)
-    await gql.ok(RECORD, {"cid": cid, "input": {"views": 100, "clicks": 10, "grossRevenue": "0", "totalCost": "10"}}, role="service")
-    await gql.ok(RECORD, {"cid": cid, "input": {"views": 900, "clicks": 10, "grossRevenue": "300", "netRevenue": "300", "totalCost": "90"}}, role="service")
+    await gql.ok(
+        RECORD,
+        {"cid": cid, "input": {"views": 100, "clicks": 10, "grossRevenue": "0", "totalCost": "10"}},
+        role="service",
+    )
+    await gql.ok(
+        RECORD,
+        {
+            "cid": cid,
+            "input": {"views": 900, "clicks": 10, "grossRevenue": "300", "netRevenue": "300", "totalCost": "90"},
+        },
+        role="service",
+    )
     t = (await gql.ok(ANALYTICS, {"c": cid}))["campaignAnalytics"]["totalPerformance"]
     # CTR 20/1000 = 2 %, not (10 % + 1.1111 %) / 2; ROI (300 - 100) / 100 = 200 %, not the mean of -100 % and 233 %
     assert t["ctr"] == "2.0000" and t["roi"] == "200.0000"
@@ -59,13 +75,33 @@ async def test_period_filter_and_platform_breakdown(gql: GraphQLClient) -> None:
     track = 'mutation($c: ID!, $p: String!) { trackSocialPost(campaignId: $c, platform: $p, content: "hi") { id } }'
     fb = (await gql.ok(track, {"c": cid, "p": "facebook"}, role="service"))["trackSocialPost"]["id"]
     await gql.ok(track, {"c": cid, "p": "instagram"}, role="service")
-    await gql.ok('mutation($id: ID!) { updatePostStatus(postId: $id, status: POSTED, platformPostId: "1") { id } }', {"id": fb}, role="service")
-    a = (await gql.ok(ANALYTICS, {"c": cid, "from": "2025-12-29T00:00:00Z", "to": "2025-12-30T00:00:00Z"}))["campaignAnalytics"]
+    await gql.ok(
+        'mutation($id: ID!) { updatePostStatus(postId: $id, status: POSTED, platformPostId: "1") { id } }',
+        {"id": fb},
+        role="service",
+    )
+    a = (await gql.ok(ANALYTICS, {"c": cid, "from": "2025-12-29T00:00:00Z", "to": "2025-12-30T00:00:00Z"}))[
+        "campaignAnalytics"
+    ]
     assert a["totalPerformance"]["totalSignups"] == 30 and a["totalPerformance"]["records"] == 1
     full = (await gql.ok(ANALYTICS, {"c": cid}))["campaignAnalytics"]["socialMediaPerformance"]
     assert full == [
-        {"platform": "facebook", "totalPosts": 1, "successfulPosts": 1, "failedPosts": 0, "totalImpressions": 0, "signupsAttributed": 50},
-        {"platform": "instagram", "totalPosts": 1, "successfulPosts": 0, "failedPosts": 0, "totalImpressions": 0, "signupsAttributed": 30},
+        {
+            "platform": "facebook",
+            "totalPosts": 1,
+            "successfulPosts": 1,
+            "failedPosts": 0,
+            "totalImpressions": 0,
+            "signupsAttributed": 50,
+        },
+        {
+            "platform": "instagram",
+            "totalPosts": 1,
+            "successfulPosts": 0,
+            "failedPosts": 0,
+            "totalImpressions": 0,
+            "signupsAttributed": 30,
+        },
     ]
 
 
@@ -76,9 +112,19 @@ async def test_top_performing_ranks_by_aggregate_and_leaves_out_undefined(gql: G
     a = await new_campaign(gql, "A")
     b = await new_campaign(gql, "B")
     c = await new_campaign(gql, "C (no cost)")
-    await gql.ok(RECORD, {"cid": a, "input": {"grossRevenue": "200", "netRevenue": "200", "totalCost": "100", "newSignups": 5}}, role="service")
-    await gql.ok(RECORD, {"cid": b, "input": {"grossRevenue": "50", "netRevenue": "50", "totalCost": "100", "newSignups": 9}}, role="service")
-    await gql.ok(RECORD, {"cid": c, "input": {"grossRevenue": "10", "netRevenue": "10", "newSignups": 1}}, role="service")
+    await gql.ok(
+        RECORD,
+        {"cid": a, "input": {"grossRevenue": "200", "netRevenue": "200", "totalCost": "100", "newSignups": 5}},
+        role="service",
+    )
+    await gql.ok(
+        RECORD,
+        {"cid": b, "input": {"grossRevenue": "50", "netRevenue": "50", "totalCost": "100", "newSignups": 9}},
+        role="service",
+    )
+    await gql.ok(
+        RECORD, {"cid": c, "input": {"grossRevenue": "10", "netRevenue": "10", "newSignups": 1}}, role="service"
+    )
     roi = (await gql.ok(TOP, {"m": "ROI"}))["topPerformingCampaigns"]
     assert [(r["campaignTitle"], r["metricValue"]) for r in roi] == [("A", "100.0000"), ("B", "-50.0000")]
     signups = (await gql.ok(TOP, {"m": "SIGNUPS"}))["topPerformingCampaigns"]

@@ -9,7 +9,9 @@ UPDATE = "mutation($id: ID!, $input: UpdateCampaignInput!) { updateCampaign(id: 
 
 
 async def test_create_update_and_list(gql: GraphQLClient) -> None:
-    c = (await gql.ok(CREATE, {"input": {"title": " Spring ", "currency": "usd", "budget": "1500.50"}}))["createCampaign"]
+    c = (await gql.ok(CREATE, {"input": {"title": " Spring ", "currency": "usd", "budget": "1500.50"}}))[
+        "createCampaign"
+    ]
     assert (c["title"], c["currency"], c["status"], c["budget"]) == ("Spring", "USD", "ACTIVE", "1500.50")
     u = (await gql.ok(UPDATE, {"id": c["id"], "input": {"status": "PAUSED", "budget": None}}))["updateCampaign"]
     assert (u["status"], u["budget"], u["title"]) == ("PAUSED", None, "Spring")
@@ -36,9 +38,7 @@ async def test_bad_campaign_input(gql: GraphQLClient) -> None:
 
 async def test_currency_is_fixed_once_money_is_recorded(gql: GraphQLClient) -> None:
     cid = (await gql.ok(CREATE, {"input": {"title": "T"}}))["createCampaign"]["id"]
-    await gql.ok(
-        'mutation($c: ID!) { recordPerformance(campaignId: $c, input: {adSpend: "5"}) { id } }', {"c": cid}
-    )
+    await gql.ok('mutation($c: ID!) { recordPerformance(campaignId: $c, input: {adSpend: "5"}) { id } }', {"c": cid})
     result = await gql(UPDATE, {"id": cid, "input": {"currency": "USD"}})
     assert result["errors"][0]["extensions"]["field"] == "currency"
 

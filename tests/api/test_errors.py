@@ -64,7 +64,7 @@ async def test_resolve_records_who_when_and_note_and_leaves_the_unresolved_list(
 
     resolved = (
         await gql.ok(
-            "mutation($id: ID!) { resolveError(id: $id, note: \"Token refreshed\") "
+            'mutation($id: ID!) { resolveError(id: $id, note: "Token refreshed") '
             "{ resolved resolvedAt resolvedBy resolutionNote } }",
             {"id": error_id},
         )

@@ -19,9 +19,19 @@ mutation($cid: ID!, $key: String, $input: PerformanceInput!) {
   }
 }"""
 SEED_2_2 = {
-    "views": 5000, "clicks": 250, "newSignups": 50, "newOrganizers": 10, "newEventsCreated": 25,
-    "ticketsSold": 100, "grossRevenue": "2500.00", "netRevenue": "2375.00", "adSpend": "100.00",
-    "aiGenerationCost": "0.05", "totalCost": "100.05", "socialShares": 80, "socialLikes": 320,
+    "views": 5000,
+    "clicks": 250,
+    "newSignups": 50,
+    "newOrganizers": 10,
+    "newEventsCreated": 25,
+    "ticketsSold": 100,
+    "grossRevenue": "2500.00",
+    "netRevenue": "2375.00",
+    "adSpend": "100.00",
+    "aiGenerationCost": "0.05",
+    "totalCost": "100.05",
+    "socialShares": 80,
+    "socialLikes": 320,
     "source": "facebook",
 }
 

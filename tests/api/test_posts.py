@@ -24,7 +24,7 @@ async def test_seed_7_3_failure_sets_failed_retry_count_1_and_logs_the_error(gql
         )
     )["updatePostStatus"]
     assert failed["status"] == "FAILED" and failed["retryCount"] == 1 and failed["errorType"] == "TOKEN_EXPIRED"
-    errors = (await gql.ok("{ unresolvedErrors { nodes { operationType errorType platform campaignId } } }"))
+    errors = await gql.ok("{ unresolvedErrors { nodes { operationType errorType platform campaignId } } }")
     assert errors["unresolvedErrors"]["nodes"] == [
         {"operationType": "social_posting", "errorType": "TOKEN_EXPIRED", "platform": "facebook", "campaignId": cid}
     ]

@@ -15,7 +15,9 @@ REPORT = """{ roiAnalysis { date timezone recommendations
   portfolio { currency campaigns totalRevenue totalCost roi } } }"""
 
 
-async def test_admin_runs_the_analysis_and_viewers_read_it(gql: GraphQLClient, runtime: Runtime, settings: Settings) -> None:
+async def test_admin_runs_the_analysis_and_viewers_read_it(
+    gql: GraphQLClient, runtime: Runtime, settings: Settings
+) -> None:
     missing = await gql(REPORT, role="viewer")
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     await portfolio(runtime, settings)

@@ -13,11 +13,22 @@ from app.settings import Settings
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "meta_ads_kag.csv"
 SUBCOMMANDS = [
-    "run", "serve", "worker", "migrate", "import", "create-key", "list-keys", "revoke-key", "check", "classify-error"
+    "run",
+    "serve",
+    "worker",
+    "migrate",
+    "import",
+    "create-key",
+    "list-keys",
+    "revoke-key",
+    "check",
+    "classify-error",
 ]
 
 
-def eventops(*args: str, settings: Settings | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def eventops(
+    *args: str, settings: Settings | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ}
     if settings is not None:
         env.update(
@@ -64,7 +75,9 @@ async def test_create_key_prints_a_working_key_once(settings: Settings, runtime:
 async def test_import_meta_ads_prints_a_summary(settings: Settings, runtime: object) -> None:
     result = eventops("import", "meta-ads", str(FIXTURE), settings=settings)
     assert result.returncode == 0, result.stderr
-    assert "rows read: 1,143" in result.stdout and "imported: 1,143" in result.stdout and "campaigns: 3" in result.stdout
+    assert (
+        "rows read: 1,143" in result.stdout and "imported: 1,143" in result.stdout and "campaigns: 3" in result.stdout
+    )
     again = eventops("import", "meta-ads", str(FIXTURE), settings=settings)
     assert "imported: 0" in again.stdout and "already present (re-import): 1,143" in again.stdout
 

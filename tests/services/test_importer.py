@@ -81,7 +81,9 @@ async def test_rows_with_more_conversions_than_clicks_and_spend_without_clicks_a
     assert summary.imported == 1
     async with runtime.sessionmaker() as s:
         r = await s.scalar(select(PerformanceRecord))
-    assert r is not None and r.ad_spend == Decimal("1.43") and r.new_signups == 3 and r.cost_per_signup == Decimal("0.48")
+    assert (
+        r is not None and r.ad_spend == Decimal("1.43") and r.new_signups == 3 and r.cost_per_signup == Decimal("0.48")
+    )
 
 
 async def test_bad_rows_are_skipped_with_line_and_reason_and_the_rest_land(
@@ -99,18 +101,26 @@ async def test_bad_rows_are_skipped_with_line_and_reason_and_the_rest_land(
         "Autumn,2026-11-06,10,1,2.5,30\n"  # line 8: fine
         "Spring,2026-11-01,1000,10,5.00,50\n"  # line 9: identical to line 2, a second real row
     )
-    mapping = importer.parse_mapping("campaign=Campaign,date=Day,views=Views,clicks=Clicks,ad_spend=Cost,gross_revenue=Revenue")
+    mapping = importer.parse_mapping(
+        "campaign=Campaign,date=Day,views=Views,clicks=Clicks,ad_spend=Cost,gross_revenue=Revenue"
+    )
     summary = await importer.import_csv(runtime.sessionmaker, settings, f, mapping)
     assert summary.rows_read == 8 and summary.imported == 3
     assert [(s.line, s.reason.split(" ")[0]) for s in summary.skipped] == [
-        (3, "views"), (4, "views"), (5, "the"), (6, "ad_spend"), (7, "date")
+        (3, "views"),
+        (4, "views"),
+        (5, "the"),
+        (6, "ad_spend"),
+        (7, "date"),
     ]
     again = await importer.import_csv(runtime.sessionmaker, settings, f, mapping)
     assert (again.imported, again.already_present) == (0, 3)
     async with runtime.sessionmaker() as s:
         spring = await s.scalar(select(Campaign).where(Campaign.title == "Spring"))
         assert spring is not None
-        total = await s.scalar(select(func.sum(PerformanceRecord.views)).where(PerformanceRecord.campaign_id == spring.id))
+        total = await s.scalar(
+            select(func.sum(PerformanceRecord.views)).where(PerformanceRecord.campaign_id == spring.id)
+        )
     assert total == 2000
 
 

@@ -14,15 +14,30 @@ def rounded(**kw):  # type: ignore[no-untyped-def]
 
 
 def test_seed_2_2_example() -> None:
-    d = rounded(views=5000, clicks=250, new_signups=50, new_organizers=10, gross_revenue=D("2500.00"),
-                net_revenue=D("2375.00"), ad_spend=D("100.00"), total_cost=D("100.05"))
+    d = rounded(
+        views=5000,
+        clicks=250,
+        new_signups=50,
+        new_organizers=10,
+        gross_revenue=D("2500.00"),
+        net_revenue=D("2375.00"),
+        ad_spend=D("100.00"),
+        total_cost=D("100.05"),
+    )
     assert (d.ctr, d.roi, d.roas) == (D("5.0000"), D("2273.8131"), D("25.0000"))
     assert (d.cost_per_signup, d.cost_per_organizer, d.performance_score) == (D("2.00"), D("10.01"), 95)
 
 
 def test_seed_7_2_example_has_no_roas_without_ad_spend() -> None:
-    d = rounded(views=1000, clicks=50, new_signups=10, new_organizers=2, gross_revenue=D("500"),
-                net_revenue=D("475"), total_cost=D("50"))
+    d = rounded(
+        views=1000,
+        clicks=50,
+        new_signups=10,
+        new_organizers=2,
+        gross_revenue=D("500"),
+        net_revenue=D("475"),
+        total_cost=D("50"),
+    )
     assert (d.ctr, d.roi, d.roas) == (D("5.0000"), D("850.0000"), None)
     assert (d.cost_per_signup, d.cost_per_organizer, d.performance_score) == (D("5.00"), D("25.00"), 95)
 

@@ -33,7 +33,11 @@ async def portfolio(runtime: Runtime, settings: Settings, at: datetime | None = 
             c = await campaigns.create_campaign(s, title=title, currency=currency, status=status)
             ids[title] = str(c.id)
             data = performance.PerformanceInput(
-                gross_revenue=net, net_revenue=net, total_cost=cost, new_signups=3, new_organizers=1,
+                gross_revenue=net,
+                net_revenue=net,
+                total_cost=cost,
+                new_signups=3,
+                new_organizers=1,
                 period_start=at or datetime(2026, 12, 1, 10, tzinfo=UTC),
             )
             await performance.record_performance(s, settings, c.id, data)
