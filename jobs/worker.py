@@ -8,15 +8,21 @@ from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob
-from arq.worker import Worker, create_worker
+from arq.worker import Worker, create_worker, func
 
 from app.runtime import Endpoints, Runtime, open_runtime, queue_name, redis_settings
 from app.settings import Settings
 from jobs.maintenance import ping
+from jobs.webhooks import deliver_webhook
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [ping]
+FUNCTIONS: list[Any] = [
+    ping,
+    # Attempts are bounded by WEBHOOK_MAX_ATTEMPTS inside the job (it gives up and alerts); arq's own cap
+    # only has to stay above it.
+    func(deliver_webhook, name="deliver_webhook", max_tries=1000),
+]
 CRON_JOBS: list[CronJob] = []
 
 
