@@ -274,13 +274,17 @@ async def _rate_rule_fires(session: AsyncSession, settings: Settings, group: Any
     if group.escalated_at is not None or group.count <= n or group.status == "resolved":
         return False
     since = occurred - timedelta(minutes=settings.alert_escalation_minutes)
+    window_filter = [
+        OperationError.group_id == group.id,
+        OperationError.created_at > since,
+        OperationError.created_at <= occurred,
+    ]
+    if group.regressed_at is not None and group.regressed_at > since:
+        # Only this episode counts: occurrences before the resolve were already dealt with.
+        window_filter.append(OperationError.created_at >= group.regressed_at)
     window = (
         select(OperationError.id)
-        .where(
-            OperationError.group_id == group.id,
-            OperationError.created_at > since,
-            OperationError.created_at <= occurred,
-        )
+        .where(*window_filter)
         .limit(n + 1)
         .subquery()
     )
