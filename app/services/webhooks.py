@@ -189,6 +189,8 @@ async def deliver(
         if not final:
             return "retry"
         delivery.status = "failed"
+        # Deliveries run concurrently: lock the webhook so one of them, not each, raises the alert.
+        await session.refresh(webhook, with_for_update=True)
         if webhook.failing_since is None:
             # Tell the admins once per failing spell (through the dashboard and the other webhooks).
             webhook.failing_since = now
