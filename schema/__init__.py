@@ -112,7 +112,7 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    alerts: Notification = strawberry.subscription(
+    alerts: Notification = strawberry.subscription(  # type: ignore[assignment]  # an async generator resolver
         resolver=alerts_r.alerts,
         description="New notifications of at least minSeverity, each once, in id order. With after (a "
         "notification id), first those missed since then, then live ones, with no gap and no duplicate.",

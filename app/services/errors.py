@@ -6,9 +6,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, func, literal_column, or_, select, update
+from sqlalchemy import Table, and_, case, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -204,8 +204,9 @@ async def log_error(
         campaign_id=values["campaign_id"],
         error_code=error_code,
     )
-    g = ErrorGroup.__table__.c
-    ins = insert(ErrorGroup.__table__).values(
+    table = cast(Table, ErrorGroup.__table__)
+    g = table.c
+    ins = insert(table).values(
         id=uuid.uuid4(),
         fingerprint=fp,
         operation_type=values["operation_type"],
@@ -237,7 +238,7 @@ async def log_error(
             # The occurrence that reopened the group: tells exactly one caller "you regressed it".
             "regressed_by_error_id": case((regress, ex.latest_error_id), else_=g.regressed_by_error_id),
         },
-    ).returning(*ErrorGroup.__table__.c, literal_column("(xmax = 0)").label("inserted"))
+    ).returning(*table.c, literal_column("(xmax = 0)").label("inserted"))
     group = (await session.execute(stmt)).one()
 
     error = OperationError(

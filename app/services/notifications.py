@@ -67,7 +67,9 @@ async def create_notification(session: AsyncSession, n: NewNotification) -> Noti
     )
     created = (await session.scalars(stmt)).one_or_none()
     if created is not None:
-        await session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(created.id)})
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(created.id)}
+        )
         await webhooks.enqueue_deliveries(session, created)
     return created
 

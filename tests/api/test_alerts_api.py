@@ -39,7 +39,10 @@ async def test_error_group_shows_its_occurrences_paginated_and_its_alerts(gql: G
     assert len(page["alerts"]) == 1
     alert = page["alerts"][0]
     assert (alert["kind"], alert["severity"], alert["suppressed"], alert["suppressedReason"]) == (
-        "NEW", "WARNING", False, None
+        "NEW",
+        "WARNING",
+        False,
+        None,
     )
     notes = (await gql.ok("{ notifications { id data } }"))["notifications"]
     assert [n["id"] for n in notes] == [alert["notificationId"]]
@@ -58,7 +61,8 @@ async def test_ignore_error_group_until_a_time_or_forever(gql: GraphQLClient) ->
 
     until = "2999-01-01T00:00:00+00:00"
     assert (await gql.ok(ignore, {"id": group_id, "until": until}))["ignoreErrorGroup"] == {
-        "status": "IGNORED", "ignoredUntil": until
+        "status": "IGNORED",
+        "ignoredUntil": until,
     }
     assert (await gql.ok("{ unresolvedErrors { nodes { id } } }"))["unresolvedErrors"]["nodes"] == []
     forever = (await gql.ok(ignore, {"id": group_id}))["ignoreErrorGroup"]
@@ -88,7 +92,7 @@ async def test_webhooks_are_added_listed_masked_and_removed_by_admins(gql: Graph
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await gql("{ webhooks { id } }", role="viewer"))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
-    removed = (await gql.ok("mutation($id: ID!) { removeWebhook(id: $id) { id } }", {"id": added["id"]}))
+    removed = await gql.ok("mutation($id: ID!) { removeWebhook(id: $id) { id } }", {"id": added["id"]})
     assert removed["removeWebhook"]["id"] == added["id"]
     assert (await gql.ok("{ webhooks { id } }"))["webhooks"] == []
     again = await gql("mutation($id: ID!) { removeWebhook(id: $id) { id } }", {"id": added["id"]})

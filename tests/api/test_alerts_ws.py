@@ -195,32 +195,31 @@ class Subscriber:
         self.pings = 0
 
     @classmethod
-    async def open(
-        cls, api: Api, key: str, *, after: int | None, min_severity: str = "INFO"
-    ) -> Subscriber:
+    async def open(cls, api: Api, key: str, *, after: int | None, min_severity: str = "INFO") -> Subscriber:
         ws = await websockets.connect(api.ws_url, subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {key}"}}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert ack["type"] == "connection_ack", ack
         variables = {"after": None if after is None else str(after), "min": min_severity}
         await ws.send(
-            json.dumps({"id": "alerts", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": variables}})
+            json.dumps(
+                {"id": "alerts", "type": "subscribe", "payload": {"query": SUBSCRIPTION, "variables": variables}}
+            )
         )
         return cls(ws)
 
-    async def next(self, timeout: float = 15) -> dict[str, Any]:
-        """The next alert; answers the server's keep-alive pings on the way."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            remaining = deadline - asyncio.get_running_loop().time()
-            message = json.loads(await asyncio.wait_for(self.ws.recv(), max(remaining, 0.01)))
-            if message["type"] == "ping":
-                self.pings += 1
-                await self.ws.send(json.dumps({"type": "pong"}))
-                continue
-            assert message["type"] == "next", message
-            assert "errors" not in message["payload"], message
-            return dict(message["payload"]["data"]["alerts"])
+    async def next(self) -> dict[str, Any]:
+        """The next alert (within 15 s); answers the server's keep-alive pings on the way."""
+        async with asyncio.timeout(15):
+            while True:
+                message = json.loads(await self.ws.recv())
+                if message["type"] == "ping":
+                    self.pings += 1
+                    await self.ws.send(json.dumps({"type": "pong"}))
+                    continue
+                assert message["type"] == "next", message
+                assert "errors" not in message["payload"], message
+                return dict(message["payload"]["data"]["alerts"])
 
     async def titles(self, n: int) -> list[str]:
         return [(await self.next())["title"] for _ in range(n)]
@@ -253,7 +252,7 @@ async def test_api_and_worker_notifications_reach_subscribers_on_both_processes_
     dead_port = free_port()
     await cluster.gql(
         a,
-        "mutation($url: String!) { addWebhook(url: $url, minSeverity: INFO, name: \"ops\") { id } }",
+        'mutation($url: String!) { addWebhook(url: $url, minSeverity: INFO, name: "ops") { id } }',
         {"url": f"http://127.0.0.1:{dead_port}/services/T0/B0/secret"},
         "admin",
     )
@@ -269,9 +268,7 @@ async def test_api_and_worker_notifications_reach_subscribers_on_both_processes_
         assert first[0]["id"] == first[1]["id"] and first[0]["severity"] == "WARNING"
 
         await cluster.runtime.relay_outbox()  # the delivery job (API process A may already have queued it)
-        worker = build_worker(
-            cluster.settings, cluster.endpoints, burst=True, handle_signals=False, poll_delay=0.05
-        )
+        worker = build_worker(cluster.settings, cluster.endpoints, burst=True, handle_signals=False, poll_delay=0.05)
         try:
             await worker.main()
         finally:
@@ -343,22 +340,24 @@ async def test_subscriptions_survive_the_loss_of_the_listen_connection(cluster: 
     start = await cluster.cursor()
     subs = [await Subscriber.open(api, cluster.keys["viewer"], after=start) for api in cluster.apis]
     database = cluster.endpoints.database_url.rsplit("/", 1)[1]
-    listeners = text(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = :app AND datname = :db"
-    )
+    listeners = text("SELECT pid FROM pg_stat_activity WHERE application_name = :app AND datname = :db")
     try:
         async with cluster.runtime.engine.connect() as conn:
             before = (await conn.execute(listeners, {"app": LISTENER_APPLICATION_NAME, "db": database})).scalars().all()
             assert len(before) == 2  # one LISTEN connection per API process, not per subscriber
             # What a PostgreSQL restart does to them.
-            await conn.execute(text("SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
-                               {"pids": list(before)})
+            await conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
+                {"pids": list(before)},
+            )
         await cluster.notify("after the restart")
         for s in subs:
             assert (await s.next())["title"] == "after the restart"
         for _ in range(200):
             async with cluster.runtime.engine.connect() as conn:
-                after = (await conn.execute(listeners, {"app": LISTENER_APPLICATION_NAME, "db": database})).scalars().all()
+                after = (
+                    (await conn.execute(listeners, {"app": LISTENER_APPLICATION_NAME, "db": database})).scalars().all()
+                )
             if len(after) == 2 and not set(after) & set(before):
                 break
             await asyncio.sleep(0.05)

@@ -52,10 +52,12 @@ async def receiver() -> AsyncIterator[Receiver]:
         s.bind(("127.0.0.1", 0))
         rec.port = s.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])]), port=rec.port, log_level="error")
+        uvicorn.Config(
+            Starlette(routes=[Route("/{path:path}", hook, methods=["POST"])]), port=rec.port, log_level="error"
+        )
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no startup event
         await asyncio.sleep(0.01)
     yield rec
     server.should_exit = True
@@ -96,18 +98,14 @@ async def test_a_webhook_is_retried_until_it_answers_and_a_rerun_sends_nothing_m
 
     assert len(receiver.requests) == 3  # two 503s, then delivered
     assert {r["key"] for r in receiver.requests} == {f"webhook:{hook.id}:{nid}"}
-    assert receiver.requests[-1]["body"] == {
-        "text": "*[URGENT]* Facebook token expired\ndetails\n→ Reconnect Facebook"
-    }
+    assert receiver.requests[-1]["body"] == {"text": "*[URGENT]* Facebook token expired\ndetails\n→ Reconnect Facebook"}
     async with runtime.sessionmaker() as s:
         deliveries = (await s.scalars(select(WebhookDelivery))).all()
     assert [(d.notification_id, d.status, d.attempts) for d in deliveries] == [(nid, "delivered", 3)]
 
     # The same delivery run again (a retried job after success): nothing is sent.
     async with httpx.AsyncClient() as client:
-        outcome = await webhooks.deliver(
-            runtime.sessionmaker, fast, client, hook.id, nid, attempt=1, final=False
-        )
+        outcome = await webhooks.deliver(runtime.sessionmaker, fast, client, hook.id, nid, attempt=1, final=False)
     assert outcome == "already delivered" and len(receiver.requests) == 3
 
 

@@ -48,7 +48,9 @@ async def counts(runtime: Runtime) -> tuple[int, int, int]:
 async def alerts_of(runtime: Runtime, group_id: uuid.UUID) -> list[tuple[str, bool, str | None]]:
     async with runtime.sessionmaker() as s:
         rows = (
-            await s.scalars(select(ErrorGroupAlert).where(ErrorGroupAlert.group_id == group_id).order_by(ErrorGroupAlert.id))
+            await s.scalars(
+                select(ErrorGroupAlert).where(ErrorGroupAlert.group_id == group_id).order_by(ErrorGroupAlert.id)
+            )
         ).all()
     return [(a.kind, a.notification_id is not None, a.suppressed_reason) for a in rows]
 
@@ -125,7 +127,9 @@ async def test_the_fingerprint_ignores_the_message_and_keeps_real_differences_ap
         # Another platform error code, another campaign, another account: other problems.
         await log(runtime, settings, err("api_error", campaign_id=c1.id, error_details={"platform_code": "200"}), T0),
         await log(runtime, settings, err("api_error", campaign_id=c2.id, error_details={"platform_code": "100"}), T0),
-        await log(runtime, settings, err("token_expired", error_details={"account_id": "page-1"}, campaign_id=c1.id), T0),
+        await log(
+            runtime, settings, err("token_expired", error_details={"account_id": "page-1"}, campaign_id=c1.id), T0
+        ),
         # An expired token is the account's problem: the campaign does not split it.
         await log(runtime, settings, err("token_expired", account_id="page-1", campaign_id=c2.id), T0),
         await log(runtime, settings, err("token_expired", account_id="page-2", campaign_id=c2.id), T0),
