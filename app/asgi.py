@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -16,8 +19,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from app.auth import Authenticator
+from app.notification_stream import NotificationHub
 from app.runtime import Endpoints, Runtime, open_runtime
 from app.settings import Settings, get_settings
 from resolvers.context import Context
@@ -27,18 +33,61 @@ from schema.error_convention import request_id_var
 log = logging.getLogger(__name__)
 
 
+class KeepAliveTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with server pings: an idle admin dashboard (and any proxy between it and us)
+    sees traffic every ALERTS_KEEPALIVE_SECONDS, and a client answers each ping with a pong."""
+
+    keepalive_seconds: float = 15.0
+
+    async def handle(self) -> None:
+        pinger = asyncio.create_task(self._ping_forever())
+        try:
+            await super().handle()
+        finally:
+            pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pinger
+
+    async def _ping_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive_seconds)
+            if self.connection_acknowledged:
+                try:
+                    await self.send_message({"type": "ping"})
+                except Exception:  # noqa: BLE001 - the socket is closing; the handler ends itself
+                    return
+
+
 class EventopsGraphQL(GraphQL[Context, None]):
-    def __init__(self, app_state: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, app_state: dict[str, Any], *, keepalive_seconds: float = 15.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._state = app_state
+        self.graphql_transport_ws_handler_class = type(
+            "EventopsTransportWSHandler", (KeepAliveTransportWSHandler,), {"keepalive_seconds": keepalive_seconds}
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         runtime: Runtime = self._state["runtime"]
-        auth: Authenticator = self._state["auth"]
-        principal = await auth.principal(request.headers.get("authorization"))
+        principal = None
+        if isinstance(request, Request):
+            # Websockets authenticate in connection_init (on_ws_connect), as browsers cannot set headers.
+            auth: Authenticator = self._state["auth"]
+            principal = await auth.principal(request.headers.get("authorization"))
         return Context(
             runtime=runtime, principal=principal, request_id=request_id_var.get(), request=request, response=response
         )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """connection_init must carry {"authorization": "Bearer KEY"} with a valid key (viewer or above);
+        otherwise the socket is closed (4403) before any operation runs."""
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization")
+        auth: Authenticator = self._state["auth"]
+        principal = await auth.principal(header if isinstance(header, str) else None)
+        if principal is None:
+            raise ConnectionRejectionError({"message": "a valid API key is required in connection_init"})
+        context.principal = principal
+        return None
 
 
 class RequestIdMiddleware:
@@ -125,8 +174,10 @@ def create_app(settings: Settings | None = None, endpoints: Endpoints | None = N
         state,
         schema=schema,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
-        keep_alive=True,
-        keep_alive_interval=15,
+        keep_alive=True,  # the legacy graphql-ws protocol's "ka" messages
+        keep_alive_interval=settings.alerts_keepalive_seconds,
+        keepalive_seconds=settings.alerts_keepalive_seconds,
+        connection_init_wait_timeout=timedelta(seconds=10),
     )
 
     @asynccontextmanager
@@ -135,8 +186,19 @@ def create_app(settings: Settings | None = None, endpoints: Endpoints | None = N
             state["runtime"] = runtime
             state["auth"] = Authenticator(runtime.sessionmaker, settings.secret_key.get_secret_value())
             runtime.extras["auth_cache"] = state["auth"].cache
+            hub = NotificationHub(
+                runtime.sessionmaker,
+                runtime.endpoints.database_url,
+                recheck_seconds=settings.alerts_recheck_seconds,
+                subscriber_buffer=settings.alerts_subscriber_buffer,
+            )
+            runtime.extras["notification_hub"] = hub
             app.state.runtime = runtime
-            yield
+            await hub.start()
+            try:
+                yield
+            finally:
+                await hub.stop()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

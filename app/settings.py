@@ -70,7 +70,30 @@ class Settings(BaseSettings):
     retry_jitter: float = 0.1
     max_retries: int = 3
 
+    # Admin alerts (issue 4). Error groups notify once per change of state (new, regressed, escalated).
+    # A group's notification of the same kind is suppressed (and recorded on the group) within the cooldown.
+    alert_cooldown_seconds: int = 900
+    # The rate rule: more than ESCALATION_COUNT occurrences within ESCALATION_MINUTES escalate a group to
+    # urgent, once per episode (until it is resolved).
+    alert_escalation_count: int = 100
+    alert_escalation_minutes: int = 5
+    # graphql-transport-ws: server pings so idle dashboards (and proxies between) keep the socket open.
+    alerts_keepalive_seconds: float = 15.0
+    # Subscribers re-read the outbox this often even without a NOTIFY (a missed wake-up costs this much).
+    alerts_recheck_seconds: float = 5.0
+    # A subscriber this many notifications behind the live stream re-reads from the table instead.
+    alerts_subscriber_buffer: int = 1000
+    # Outgoing Slack-compatible webhooks.
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 5
+    webhook_retry_base_seconds: float = 30.0  # attempt n waits base × 2^(n−1)
+    webhook_allow_http: bool | None = None  # default: http:// URLs allowed unless production
+
     extra_cors_origins: list[str] = Field(default_factory=list)
+
+    @property
+    def webhook_http_allowed(self) -> bool:
+        return self.webhook_allow_http if self.webhook_allow_http is not None else self.environment != "production"
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -9,17 +9,24 @@ from zoneinfo import ZoneInfo
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
-from arq.worker import Worker, create_worker
+from arq.worker import Worker, create_worker, func
 
 from app.clock import Clock, system_clock
 from app.runtime import Endpoints, Runtime, open_runtime, queue_name, redis_settings
 from app.settings import Settings
 from jobs.analysis import analyze_campaign_roi
 from jobs.maintenance import ping
+from jobs.webhooks import deliver_webhook
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [ping, analyze_campaign_roi]
+FUNCTIONS: list[Any] = [
+    ping,
+    analyze_campaign_roi,
+    # Attempts are bounded by WEBHOOK_MAX_ATTEMPTS inside the job (it gives up and alerts); arq's own cap
+    # only has to stay above it.
+    func(deliver_webhook, name="deliver_webhook", max_tries=1000),
+]
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:

@@ -24,6 +24,8 @@ class Context:
     request_id: str
     request: Any = None
     response: Any = None
+    # graphql-transport-ws: the connection_init payload (Strawberry sets it; app/asgi.py authenticates it).
+    connection_params: dict[str, Any] | None = None
 
     @property
     def settings(self) -> Settings:

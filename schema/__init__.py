@@ -14,6 +14,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from resolvers import alerts as alerts_r
 from resolvers import analytics as analytics_r
 from resolvers import api_keys as api_keys_r
 from resolvers import campaigns as campaigns_r
@@ -29,13 +30,15 @@ from schema.types import (
     Campaign,
     CampaignAnalytics,
     CreatedApiKey,
+    ErrorGroup,
+    ErrorGroupConnection,
     Notification,
     OperationError,
-    OperationErrorConnection,
     PerformanceRecord,
     RankedCampaign,
     RoiAnalysis,
     SocialPost,
+    Webhook,
     WeeklyReview,
 )
 
@@ -54,8 +57,13 @@ class Query:
         resolver=analytics_r.top_performing_campaigns,
         description="Campaigns ranked by an aggregate metric; campaigns where it is not defined are left out.",
     )
-    unresolved_errors: OperationErrorConnection = strawberry.field(
-        resolver=errors_r.unresolved_errors, description="Unresolved errors, newest first, cursor-paginated."
+    unresolved_errors: ErrorGroupConnection = strawberry.field(
+        resolver=errors_r.unresolved_errors,
+        description="Unresolved error groups (each with its latest occurrence), most recently seen first, "
+        "cursor-paginated.",
+    )
+    error_group: ErrorGroup = strawberry.field(
+        resolver=errors_r.error_group, description="One error group, with its occurrences and alerts."
     )
     social_posts: list[SocialPost] = strawberry.field(resolver=posts_r.social_posts)
     notifications: list[Notification] = strawberry.field(
@@ -70,6 +78,7 @@ class Query:
     weekly_review: WeeklyReview = strawberry.field(
         resolver=reports_r.weekly_review, description="The last 7 days: the seed's weekly review (8.2)."
     )
+    webhooks: list[Webhook] = strawberry.field(resolver=alerts_r.webhook_list, description="Admin only.")
 
 
 @strawberry.type
@@ -80,7 +89,15 @@ class Mutation:
         resolver=errors_r.log_error,
         description="Store an operation's error; with notifyAdmin, also an admin notification, atomically.",
     )
-    resolve_error: OperationError = strawberry.mutation(resolver=errors_r.resolve_error, description="Admin only.")
+    resolve_error: ErrorGroup = strawberry.mutation(
+        resolver=errors_r.resolve_error,
+        description="Admin only. Resolves an error group (given its id, or one of its occurrences' ids); a later "
+        "occurrence reopens it as regressed.",
+    )
+    ignore_error_group: ErrorGroup = strawberry.mutation(
+        resolver=errors_r.ignore_error_group,
+        description="Admin only. Ignore a group until a time (then it is unresolved again) or, without until, forever.",
+    )
     record_performance: PerformanceRecord = strawberry.mutation(
         resolver=performance_r.record_performance,
         description="Store one period's performance with its derived values; an idempotency key stores once.",
@@ -99,6 +116,20 @@ class Mutation:
     run_roi_analysis: RoiAnalysis = strawberry.mutation(
         resolver=reports_r.run_roi_analysis,
         description="Admin: run today's ROI analysis now (stored and notified as the daily job does).",
+    )
+    add_webhook: Webhook = strawberry.mutation(
+        resolver=alerts_r.add_webhook,
+        description="Admin only. A Slack-compatible incoming webhook for notifications of at least minSeverity.",
+    )
+    remove_webhook: Webhook = strawberry.mutation(resolver=alerts_r.remove_webhook, description="Admin only.")
+
+
+@strawberry.type
+class Subscription:
+    alerts: Notification = strawberry.subscription(  # type: ignore[assignment]  # an async generator resolver
+        resolver=alerts_r.alerts,
+        description="New notifications of at least minSeverity, each once, in id order. With after (a "
+        "notification id), first those missed since then, then live ones, with no gap and no duplicate.",
     )
 
 
@@ -121,6 +152,7 @@ def build_schema(*, introspection: bool = True, extra_extensions: list[Any] | No
     return EventopsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )

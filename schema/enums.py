@@ -65,3 +65,17 @@ class Role(Enum):
     VIEWER = "viewer"
     SERVICE = "service"
     ADMIN = "admin"
+
+
+@strawberry.enum(description="unresolved (open), resolved, or ignored (until a time, or forever).")
+class ErrorGroupStatus(Enum):
+    UNRESOLVED = "unresolved"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+
+
+@strawberry.enum(description="A change of an error group's state that calls for a notification.")
+class AlertKind(Enum):
+    NEW = "new"
+    REGRESSED = "regressed"
+    ESCALATED = "escalated"

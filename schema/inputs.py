@@ -38,6 +38,15 @@ class LogErrorInput:
     campaign_id: strawberry.ID | None = None
     platform: str | None = None
     notify_admin: bool = False
+    account_id: str | None = strawberry.field(
+        default=None, description="The platform account; default: errorDetails.account_id."
+    )
+    error_code: str | None = strawberry.field(
+        default=None, description="The platform's error code; default: errorDetails.platform_code/error_code/code."
+    )
+    occurred_at: dt.datetime | None = strawberry.field(
+        default=None, description="When it happened, if reported late (not in the future). Default: now."
+    )
 
 
 @strawberry.input(description="One period's increments. Counts default to 0; see shared/spec/metrics.md.")

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 
 from app import models
 from app.services import analytics, reviews, roi_analysis
-from schema.enums import CampaignStatus, ErrorType, PostStatus, Role, Severity
+from schema.enums import AlertKind, CampaignStatus, ErrorGroupStatus, ErrorType, PostStatus, Role, Severity
 from schema.scalars import BigInt
 
 
@@ -86,6 +86,149 @@ class PageInfo:
 class OperationErrorConnection:
     nodes: list[OperationError]
     page_info: PageInfo
+
+
+@strawberry.type(description="A change of a group's state: the notification sent, or why none was.")
+class ErrorGroupAlert:
+    id: strawberry.ID
+    kind: AlertKind
+    severity: Severity
+    error_id: strawberry.ID = strawberry.field(description="The occurrence that caused the change.")
+    notification_id: strawberry.ID | None
+    suppressed: bool
+    suppressed_reason: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, a: models.ErrorGroupAlert) -> ErrorGroupAlert:
+        return cls(
+            id=strawberry.ID(str(a.id)),
+            kind=AlertKind(a.kind),
+            severity=Severity(a.severity),
+            error_id=strawberry.ID(str(a.error_id)),
+            notification_id=None if a.notification_id is None else strawberry.ID(str(a.notification_id)),
+            suppressed=a.notification_id is None,
+            suppressed_reason=a.suppressed_reason,
+            created_at=a.created_at,
+        )
+
+
+@strawberry.type(
+    description="Occurrences of one problem: same operation, error type, platform, account, campaign (where "
+    "relevant) and platform error code."
+)
+class ErrorGroup:
+    id: strawberry.ID
+    fingerprint: str
+    operation_type: str
+    error_type: ErrorType
+    platform: str | None
+    account_id: str | None
+    campaign_id: strawberry.ID | None
+    error_code: str | None
+    count: BigInt
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    status: ErrorGroupStatus
+    resolved: bool
+    regressed: bool = strawberry.field(description="Reopened by an occurrence after it was resolved.")
+    regressed_at: dt.datetime | None
+    severity: Severity = strawberry.field(description="URGENT once the rate rule escalated it.")
+    escalated_at: dt.datetime | None
+    ignored_until: dt.datetime | None = strawberry.field(description="null with status IGNORED: forever.")
+    resolved_at: dt.datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
+    latest_occurrence: OperationError | None
+    latest_error_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_model(cls, g: models.ErrorGroup, latest: models.OperationError | None = None) -> ErrorGroup:
+        from app.services.errors import group_severity
+
+        return cls(
+            id=strawberry.ID(str(g.id)),
+            fingerprint=g.fingerprint,
+            operation_type=g.operation_type,
+            error_type=ErrorType(g.error_type),
+            platform=g.platform,
+            account_id=g.account_id,
+            campaign_id=None if g.campaign_id is None else strawberry.ID(str(g.campaign_id)),
+            error_code=g.error_code,
+            count=g.count,
+            first_seen=g.first_seen,
+            last_seen=g.last_seen,
+            status=ErrorGroupStatus(g.status),
+            resolved=g.status == "resolved",
+            regressed=g.status != "resolved" and g.regressed_at is not None,
+            regressed_at=g.regressed_at,
+            severity=Severity(group_severity(g)),
+            escalated_at=g.escalated_at,
+            ignored_until=g.ignored_until,
+            resolved_at=g.resolved_at,
+            resolved_by=g.resolved_by,
+            resolution_note=g.resolution_note,
+            latest_occurrence=None if latest is None else OperationError.from_model(latest),
+            latest_error_id=g.latest_error_id,
+        )
+
+    @strawberry.field(description="The group's occurrences, newest first, cursor-paginated.")
+    async def occurrences(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
+    ) -> OperationErrorConnection:
+        from app.services import errors
+
+        ctx = info.context
+        first = ctx.page_size(first, "first")
+        cursor = None if after is None else errors.ErrorCursor.decode(after)
+        async with ctx.transaction() as session:
+            rows, has_next = await errors.group_occurrences(session, uuid.UUID(str(self.id)), first=first, after=cursor)
+        end = errors.ErrorCursor(rows[-1].created_at, rows[-1].id).encode() if rows else None
+        return OperationErrorConnection(
+            nodes=[OperationError.from_model(e) for e in rows],
+            page_info=PageInfo(has_next_page=has_next, end_cursor=end),
+        )
+
+    @strawberry.field(description="Changes of state, newest first: each notification sent or suppressed (and why).")
+    async def alerts(self, info: strawberry.Info, limit: int = 50) -> list[ErrorGroupAlert]:
+        from app.services import errors
+
+        ctx = info.context
+        limit = ctx.page_size(limit)
+        async with ctx.transaction() as session:
+            rows = await errors.group_alerts(session, uuid.UUID(str(self.id)), limit)
+        return [ErrorGroupAlert.from_model(a) for a in rows]
+
+
+@strawberry.type
+class ErrorGroupConnection:
+    nodes: list[ErrorGroup]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A Slack-compatible incoming webhook. The URL is a secret: only its host is shown.")
+class Webhook:
+    id: strawberry.ID
+    name: str
+    url: str = strawberry.field(description="Masked: scheme, host and the last 4 characters.")
+    min_severity: Severity
+    active: bool
+    failing_since: dt.datetime | None
+    created_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, w: models.AlertWebhook) -> Webhook:
+        from app.services.webhooks import mask_url
+
+        return cls(
+            id=strawberry.ID(str(w.id)),
+            name=w.name,
+            url=mask_url(w.url),
+            min_severity=Severity(w.min_severity),
+            active=w.active,
+            failing_since=w.failing_since,
+            created_at=w.created_at,
+        )
 
 
 @strawberry.type(description="What a campaign did in one period from one source, with the derived values.")

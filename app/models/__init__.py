@@ -4,20 +4,26 @@ from app.models.api_key import ApiKey
 from app.models.base import Base
 from app.models.campaign import Campaign
 from app.models.error import OperationError
+from app.models.error_group import ErrorGroup, ErrorGroupAlert
 from app.models.job_outbox import OutboxJob
 from app.models.notification import Notification
 from app.models.performance import PerformanceRecord
 from app.models.post import SocialPost
 from app.models.report import RoiReport
+from app.models.webhook import AlertWebhook, WebhookDelivery
 
 __all__ = [
+    "AlertWebhook",
     "ApiKey",
     "Base",
     "Campaign",
+    "ErrorGroup",
+    "ErrorGroupAlert",
     "Notification",
     "OperationError",
     "OutboxJob",
     "PerformanceRecord",
     "RoiReport",
     "SocialPost",
+    "WebhookDelivery",
 ]

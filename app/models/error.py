@@ -35,6 +35,8 @@ class OperationError(Base):
             postgresql_where=text("NOT resolved"),
         ),
         Index("ix_errors_campaign_created", "campaign_id", text("created_at DESC")),
+        # A group's occurrences, newest first (errorGroup pages, the rate rule's window count).
+        Index("ix_errors_group_created", "group_id", text("created_at DESC"), text("id DESC")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -46,6 +48,9 @@ class OperationError(Base):
         UUID(as_uuid=True), ForeignKey("campaigns.id", ondelete="SET NULL")
     )
     platform: Mapped[str | None] = mapped_column(String(32))
+    group_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("error_groups.id", ondelete="SET NULL")
+    )
     notify_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     resolved: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

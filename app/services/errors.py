@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, case, func, literal_column, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound, ValidationFailed
-from app.models import OperationError
+from app.models import ErrorGroup, ErrorGroupAlert, OperationError
 from app.models.error import ERROR_TYPES
 from app.services import campaigns, notifications
 from app.services.validation import check_identifier, check_json, check_text
@@ -38,6 +40,13 @@ ADMIN_ACTIONS: dict[str, tuple[str, str]] = {
 }
 
 
+# Error types whose cause lives with the platform account, not with one campaign: an expired token
+# fails every campaign on that account, and the admin fixes it once. The others group per campaign.
+ACCOUNT_SCOPED = frozenset({"token_expired", "permission_denied", "rate_limit", "network_error"})
+ACCOUNT_KEYS = ("account_id", "account")
+CODE_KEYS = ("platform_code", "error_code", "code")
+
+
 @dataclass
 class ErrorInput:
     operation_type: Any
@@ -47,6 +56,11 @@ class ErrorInput:
     campaign_id: uuid.UUID | None = None
     platform: Any = None
     notify_admin: bool = False
+    # Optional: otherwise taken from error_details (account_id/account, platform_code/error_code/code).
+    account_id: Any = None
+    error_code: Any = None
+    # When it happened, if earlier than now (an error reported late); never in the future.
+    occurred_at: datetime | None = None
 
 
 def platform_label(platform: str | None) -> str:
@@ -55,23 +69,77 @@ def platform_label(platform: str | None) -> str:
     return PLATFORM_NAMES.get(platform, platform.replace("_", " ").title())
 
 
-def validate_error(data: ErrorInput, settings: Settings) -> dict[str, Any]:
+def _detail(details: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if details.get(key) not in (None, ""):
+            return details[key]
+    return None
+
+
+def _label(value: Any, field: str, max_length: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationFailed(f"{field} must be a string or an integer", field=field)
+    text_value = str(value).strip()
+    if not text_value:
+        return None
+    if len(text_value) > max_length:
+        raise ValidationFailed(f"{field} must be at most {max_length} characters", field=field)
+    return text_value
+
+
+def validate_error(data: ErrorInput, settings: Settings, now: datetime) -> dict[str, Any]:
     if data.error_type not in ERROR_TYPES:
         raise ValidationFailed(
             f"error_type must be one of {', '.join(ERROR_TYPES)}, got {data.error_type!r}", field="error_type"
         )
+    details = check_json(data.error_details, "error_details", settings.max_details_bytes)
+    occurred = data.occurred_at
+    if occurred is not None:
+        if occurred.tzinfo is None:
+            raise ValidationFailed("occurred_at must include a timezone", field="occurred_at")
+        if occurred > now + timedelta(minutes=1):
+            raise ValidationFailed("occurred_at must not be in the future", field="occurred_at")
     return {
         "operation_type": check_identifier(data.operation_type, "operation_type"),
         "error_type": data.error_type,
         "error_message": check_text(data.error_message, "error_message", settings.max_message_length, required=True),
-        "error_details": check_json(data.error_details, "error_details", settings.max_details_bytes),
+        "error_details": details,
         "campaign_id": data.campaign_id,
         "platform": None if data.platform is None else check_identifier(data.platform, "platform", 32),
         "notify_admin": bool(data.notify_admin),
+        "account_id": _label(
+            data.account_id if data.account_id is not None else _detail(details, ACCOUNT_KEYS), "account_id", 200
+        ),
+        "error_code": _label(
+            data.error_code if data.error_code is not None else _detail(details, CODE_KEYS), "error_code", 100
+        ),
+        "occurred_at": (occurred or now).astimezone(UTC),
     }
 
 
-def admin_notification(error: OperationError) -> notifications.NewNotification:
+def fingerprint(
+    *,
+    operation_type: str,
+    error_type: str,
+    platform: str | None,
+    account_id: str | None,
+    campaign_id: uuid.UUID | None,
+    error_code: str | None,
+) -> str:
+    """What makes two errors the same problem. Never the message: it carries timestamps and ids."""
+    campaign = None if error_type in ACCOUNT_SCOPED else campaign_id
+    parts = [operation_type, error_type, platform or "", account_id or "", str(campaign or ""), error_code or ""]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def group_severity(group: ErrorGroup) -> str:
+    return "urgent" if group.escalated_at is not None else ADMIN_ACTIONS[group.error_type][0]
+
+
+def admin_notification(error: OperationError, group: Any, kind: str) -> notifications.NewNotification:
+    """The notification for a change of a group's state, shaped by the seed's table 1.2."""
     severity, action_template = ADMIN_ACTIONS[error.error_type]
     label = platform_label(error.platform)
     action = action_template.format(platform=label)
@@ -81,52 +149,268 @@ def admin_notification(error: OperationError) -> notifications.NewNotification:
         title = f"URGENT: {label} permission missing"
     else:
         title = f"Autonomous operation error: {error.error_type} in {error.operation_type}"
+    message = f"Error in {error.operation_type}: {error.error_message}"
+    if kind == "regressed":
+        title = f"Regressed: {title}"
+        message = f"Happened again after it was resolved. {message}"
+    elif kind == "escalated":
+        severity = "urgent"
+        title = f"Escalated: {title}"
+        message = f"{group.count} occurrences so far, faster than the alert rule allows. {message}"
     return notifications.NewNotification(
         type="system_alert",
         severity=severity,
         title=title,
-        message=f"Error in {error.operation_type}: {error.error_message}",
+        message=message,
         action=action,
         data={
             "error_id": str(error.id),
+            "group_id": str(group.id),
+            "alert": kind,
+            "count": int(group.count),
             "error_type": error.error_type,
             "operation_type": error.operation_type,
             "platform": error.platform,
             "campaign_id": None if error.campaign_id is None else str(error.campaign_id),
             "action_url": f"/settings/integrations/{error.platform}" if error.platform else None,
         },
-        dedup_key=f"error:{error.id}",
+        dedup_key=f"group:{group.id}:{kind}:{error.id}",
     )
 
 
-async def log_error(session: AsyncSession, settings: Settings, data: ErrorInput) -> OperationError:
-    """Store the error and, with notify_admin, its admin notification in the same transaction."""
-    values = validate_error(data, settings)
+async def log_error(
+    session: AsyncSession, settings: Settings, data: ErrorInput, *, now: datetime | None = None
+) -> OperationError:
+    """Store the occurrence in its group and, on a change of the group's state, the admin notification
+    (or the reason it was suppressed), all in the caller's transaction.
+
+    The hot path is one upsert of the group row and one insert of the occurrence: the upsert's row lock
+    serialises occurrences of one group until commit, so counts and state changes are exact under
+    concurrency.
+    """
+    now = now or datetime.now(UTC)
+    values = validate_error(data, settings, now)
     if values["campaign_id"] is not None:
         await campaigns.get_campaign(session, values["campaign_id"])
-    error = OperationError(**values)
+    occurred: datetime = values.pop("occurred_at")
+    account_id = values.pop("account_id")
+    error_code = values.pop("error_code")
+    error_id = uuid.uuid4()
+    fp = fingerprint(
+        operation_type=values["operation_type"],
+        error_type=values["error_type"],
+        platform=values["platform"],
+        account_id=account_id,
+        campaign_id=values["campaign_id"],
+        error_code=error_code,
+    )
+    table = cast(Table, ErrorGroup.__table__)
+    g = table.c
+    ins = insert(table).values(
+        id=uuid.uuid4(),
+        fingerprint=fp,
+        operation_type=values["operation_type"],
+        error_type=values["error_type"],
+        platform=values["platform"],
+        account_id=account_id,
+        campaign_id=None if values["error_type"] in ACCOUNT_SCOPED else values["campaign_id"],
+        error_code=error_code,
+        count=1,
+        first_seen=occurred,
+        last_seen=occurred,
+        latest_error_id=error_id,
+        status="unresolved",
+    )
+    ex = ins.excluded
+    # Only an occurrence after the resolve reopens a group; one that happened before it was just late.
+    regress = and_(g.status == "resolved", ex.last_seen > g.resolved_at)
+    ignore_over = and_(g.status == "ignored", g.ignored_until.is_not(None), g.ignored_until <= ex.last_seen)
+    stmt = ins.on_conflict_do_update(
+        index_elements=[g.fingerprint],
+        set_={
+            "count": g.count + 1,
+            "first_seen": func.least(g.first_seen, ex.first_seen),
+            "last_seen": func.greatest(g.last_seen, ex.last_seen),
+            "latest_error_id": case((ex.last_seen >= g.last_seen, ex.latest_error_id), else_=g.latest_error_id),
+            "status": case((regress, "unresolved"), (ignore_over, "unresolved"), else_=g.status),
+            "ignored_until": case((ignore_over, None), else_=g.ignored_until),
+            "regressed_at": case((regress, ex.last_seen), else_=g.regressed_at),
+            # The occurrence that reopened the group: tells exactly one caller "you regressed it".
+            "regressed_by_error_id": case((regress, ex.latest_error_id), else_=g.regressed_by_error_id),
+        },
+    ).returning(*table.c, literal_column("(xmax = 0)").label("inserted"))
+    group = (await session.execute(stmt)).one()
+
+    error = OperationError(
+        id=error_id,
+        group_id=group.id,
+        created_at=occurred,
+        resolved=group.status == "resolved",
+        resolved_at=group.resolved_at if group.status == "resolved" else None,
+        resolved_by=group.resolved_by if group.status == "resolved" else None,
+        **values,
+    )
     session.add(error)
     await session.flush()
-    await session.refresh(error)
-    if error.notify_admin:
-        await notifications.create_notification(session, admin_notification(error))
+
+    kinds: list[str] = []
+    if group.inserted:
+        kinds.append("new")
+    elif group.regressed_by_error_id == error_id:
+        kinds.append("regressed")
+    elif error.notify_admin and group.alert_decided_at is None and group.status == "unresolved":
+        # Earlier occurrences did not ask for the admin; this one does (e.g. the third failed post).
+        kinds.append("regressed" if group.regressed_at is not None else "new")
+    if await _rate_rule_fires(session, settings, group, occurred):
+        kinds.append("escalated")
+    for kind in kinds:
+        await _alert(session, settings, group, error, kind, occurred)
     return error
+
+
+async def _rate_rule_fires(session: AsyncSession, settings: Settings, group: Any, occurred: datetime) -> bool:
+    """More than N occurrences within M minutes, once per episode. Reads at most N+1 index entries, and
+    only for a group that has more than N occurrences and has not escalated yet."""
+    n = settings.alert_escalation_count
+    if group.escalated_at is not None or group.count <= n or group.status == "resolved":
+        return False
+    since = occurred - timedelta(minutes=settings.alert_escalation_minutes)
+    window_filter = [
+        OperationError.group_id == group.id,
+        OperationError.created_at > since,
+        OperationError.created_at <= occurred,
+    ]
+    if group.regressed_at is not None and group.regressed_at > since:
+        # Only this episode counts: occurrences before the resolve were already dealt with.
+        window_filter.append(OperationError.created_at >= group.regressed_at)
+    window = (
+        select(OperationError.id)
+        .where(*window_filter)
+        .limit(n + 1)
+        .subquery()
+    )
+    if int(await session.scalar(select(func.count()).select_from(window)) or 0) <= n:
+        return False
+    fired = await session.scalar(
+        update(ErrorGroup)
+        .where(ErrorGroup.id == group.id, ErrorGroup.escalated_at.is_(None))
+        .values(escalated_at=occurred)
+        .returning(ErrorGroup.id)
+    )
+    return fired is not None
+
+
+async def _alert(
+    session: AsyncSession, settings: Settings, group: Any, error: OperationError, kind: str, occurred: datetime
+) -> None:
+    """Send the notification for a change of state, or record why it was suppressed."""
+    reason = None
+    ignored = group.status == "ignored" and (group.ignored_until is None or group.ignored_until > occurred)
+    if ignored:
+        until = "forever" if group.ignored_until is None else f"until {group.ignored_until.isoformat()}"
+        reason = f"the group is ignored {until}"
+    elif kind != "escalated" and not error.notify_admin:
+        reason = "notify_admin was not requested for this occurrence"
+    else:
+        last_sent = await session.scalar(
+            select(func.max(ErrorGroupAlert.created_at)).where(
+                ErrorGroupAlert.group_id == group.id,
+                ErrorGroupAlert.kind == kind,
+                ErrorGroupAlert.notification_id.is_not(None),
+            )
+        )
+        cooldown = timedelta(seconds=settings.alert_cooldown_seconds)
+        if last_sent is not None and occurred - last_sent < cooldown:
+            reason = (
+                f"cooldown: a {kind} notification for this group was sent at {last_sent.isoformat()}; "
+                f"the cooldown is {settings.alert_cooldown_seconds} s"
+            )
+    n = admin_notification(error, group, kind)
+    created = None
+    if reason is None:
+        created = await notifications.create_notification(session, n)
+        if created is None:
+            reason = "a notification with the same dedup key exists"
+    session.add(
+        ErrorGroupAlert(
+            group_id=group.id,
+            kind=kind,
+            severity=n.severity,
+            error_id=error.id,
+            notification_id=None if created is None else created.id,
+            suppressed_reason=reason,
+            created_at=occurred,
+        )
+    )
+    if kind != "escalated" and (created is not None or error.notify_admin):
+        await session.execute(
+            update(ErrorGroup).where(ErrorGroup.id == group.id).values(alert_decided_at=occurred)
+        )
+    await session.flush()
+
+
+async def get_group(session: AsyncSession, group_id: uuid.UUID, *, lock: bool = False) -> ErrorGroup:
+    stmt = select(ErrorGroup).where(ErrorGroup.id == group_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    group = await session.scalar(stmt)
+    if group is None:
+        raise NotFound(f"error group {group_id} does not exist", field="id")
+    return group
+
+
+async def _group_for(session: AsyncSession, ident: uuid.UUID) -> ErrorGroup:
+    """A group by its id, or the group of an occurrence id (what the frontends held before groups)."""
+    group = await session.scalar(select(ErrorGroup).where(ErrorGroup.id == ident).with_for_update())
+    if group is None:
+        group_id = await session.scalar(select(OperationError.group_id).where(OperationError.id == ident))
+        if group_id is None:
+            raise NotFound(f"error group {ident} does not exist", field="id")
+        group = await get_group(session, group_id, lock=True)
+    return group
 
 
 async def resolve_error(
-    session: AsyncSession, error_id: uuid.UUID, *, resolved_by: str, note: str | None, now: datetime | None = None
-) -> OperationError:
+    session: AsyncSession, ident: uuid.UUID, *, resolved_by: str, note: str | None, now: datetime | None = None
+) -> ErrorGroup:
+    """Resolve a group (given its id or one of its occurrences' ids) and its open occurrences. A later
+    occurrence reopens it as regressed."""
     note = None if note is None else check_text(note, "note", 2000)
-    error = await session.scalar(select(OperationError).where(OperationError.id == error_id).with_for_update())
-    if error is None:
-        raise NotFound(f"error {error_id} does not exist", field="id")
-    if not error.resolved:
-        error.resolved = True
-        error.resolved_at = now or datetime.now(UTC)
-        error.resolved_by = resolved_by
-        error.resolution_note = note
+    group = await _group_for(session, ident)
+    if group.status != "resolved":
+        now = now or datetime.now(UTC)
+        group.status = "resolved"
+        group.resolved_at = now
+        group.resolved_by = resolved_by
+        group.resolution_note = note
+        group.ignored_until = None
+        # A new episode starts with the next occurrence: it may alert and escalate again.
+        group.escalated_at = None
+        group.alert_decided_at = None
+        await session.execute(
+            update(OperationError)
+            .where(OperationError.group_id == group.id, OperationError.resolved.is_(False))
+            .values(resolved=True, resolved_at=now, resolved_by=resolved_by, resolution_note=note)
+        )
         await session.flush()
-    return error
+    return group
+
+
+async def ignore_group(
+    session: AsyncSession, group_id: uuid.UUID, *, until: datetime | None, now: datetime | None = None
+) -> ErrorGroup:
+    """Ignore a group until a time (then it counts as unresolved again) or, with until None, forever."""
+    now = now or datetime.now(UTC)
+    if until is not None:
+        if until.tzinfo is None:
+            raise ValidationFailed("until must include a timezone", field="until")
+        if until <= now:
+            raise ValidationFailed("until must be in the future", field="until")
+    group = await get_group(session, group_id, lock=True)
+    group.status = "ignored"
+    group.ignored_until = until
+    await session.flush()
+    return group
 
 
 @dataclass
@@ -154,19 +438,67 @@ class ErrorCursor:
             raise ValidationFailed("after is not a cursor returned by this API", field="after") from None
 
 
-async def unresolved_errors(
-    session: AsyncSession, flt: ErrorFilter, *, first: int, after: ErrorCursor | None
-) -> tuple[list[OperationError], bool]:
-    """Unresolved errors newest first, keyset-paginated; returns (page, has_next)."""
-    stmt = select(OperationError).where(OperationError.resolved.is_(False))
+@dataclass
+class GroupWithLatest:
+    group: ErrorGroup
+    latest: OperationError | None
+
+
+async def unresolved_groups(
+    session: AsyncSession, flt: ErrorFilter, *, first: int, after: ErrorCursor | None, now: datetime | None = None
+) -> tuple[list[GroupWithLatest], bool]:
+    """Unresolved groups (and ignored ones whose time is up), most recently seen first, keyset-paginated
+    on (last_seen, id); each with its latest occurrence. Returns (page, has_next)."""
+    now = now or datetime.now(UTC)
+    stmt = select(ErrorGroup).where(
+        or_(
+            ErrorGroup.status == "unresolved",
+            and_(ErrorGroup.status == "ignored", ErrorGroup.ignored_until <= now),
+        )
+    )
     if flt.operation_type:
-        stmt = stmt.where(OperationError.operation_type == flt.operation_type)
+        stmt = stmt.where(ErrorGroup.operation_type == flt.operation_type)
     if flt.error_type:
-        stmt = stmt.where(OperationError.error_type == flt.error_type)
+        stmt = stmt.where(ErrorGroup.error_type == flt.error_type)
     if flt.campaign_id:
-        stmt = stmt.where(OperationError.campaign_id == flt.campaign_id)
+        # Account-scoped groups have no campaign of their own: match them through their occurrences.
+        stmt = stmt.where(
+            or_(
+                ErrorGroup.campaign_id == flt.campaign_id,
+                ErrorGroup.id.in_(
+                    select(OperationError.group_id).where(OperationError.campaign_id == flt.campaign_id)
+                ),
+            )
+        )
     if flt.platform:
-        stmt = stmt.where(OperationError.platform == flt.platform)
+        stmt = stmt.where(ErrorGroup.platform == flt.platform)
+    if after is not None:
+        stmt = stmt.where(
+            or_(
+                ErrorGroup.last_seen < after.created_at,
+                and_(ErrorGroup.last_seen == after.created_at, ErrorGroup.id < after.id),
+            )
+        )
+    stmt = stmt.order_by(ErrorGroup.last_seen.desc(), ErrorGroup.id.desc()).limit(first + 1)
+    rows = list((await session.scalars(stmt)).all())
+    page, has_next = rows[:first], len(rows) > first
+    latest_ids = [g.latest_error_id for g in page]
+    latest = {
+        e.id: e
+        for e in (await session.scalars(select(OperationError).where(OperationError.id.in_(latest_ids)))).all()
+    }
+    return [GroupWithLatest(g, latest.get(g.latest_error_id)) for g in page], has_next
+
+
+async def latest_occurrence(session: AsyncSession, group: ErrorGroup) -> OperationError | None:
+    return await session.get(OperationError, group.latest_error_id)
+
+
+async def group_occurrences(
+    session: AsyncSession, group_id: uuid.UUID, *, first: int, after: ErrorCursor | None
+) -> tuple[list[OperationError], bool]:
+    """A group's occurrences, newest first, keyset-paginated on (created_at, id)."""
+    stmt = select(OperationError).where(OperationError.group_id == group_id)
     if after is not None:
         stmt = stmt.where(
             or_(
@@ -177,6 +509,17 @@ async def unresolved_errors(
     stmt = stmt.order_by(OperationError.created_at.desc(), OperationError.id.desc()).limit(first + 1)
     rows = list((await session.scalars(stmt)).all())
     return rows[:first], len(rows) > first
+
+
+async def group_alerts(session: AsyncSession, group_id: uuid.UUID, limit: int = 100) -> list[ErrorGroupAlert]:
+    """The group's changes of state, newest first: the notification sent, or why it was suppressed."""
+    stmt = (
+        select(ErrorGroupAlert)
+        .where(ErrorGroupAlert.group_id == group_id)
+        .order_by(ErrorGroupAlert.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
 
 
 async def campaign_errors(session: AsyncSession, campaign_id: uuid.UUID, limit: int = 50) -> list[OperationError]:
@@ -192,14 +535,29 @@ async def campaign_errors(session: AsyncSession, campaign_id: uuid.UUID, limit: 
 async def resolve_matching(
     session: AsyncSession, *, platform: str, error_type: str, resolved_by: str, note: str
 ) -> int:
-    """Resolve every open error of a kind (used when an admin fixes its cause, e.g. reconnects)."""
+    """Resolve every open group of a kind and its occurrences (used when an admin fixes its cause, e.g.
+    reconnects); returns how many groups."""
+    now = datetime.now(UTC)
     result = await session.execute(
+        update(ErrorGroup)
+        .where(ErrorGroup.status != "resolved", ErrorGroup.platform == platform, ErrorGroup.error_type == error_type)
+        .values(
+            status="resolved",
+            resolved_at=now,
+            resolved_by=resolved_by,
+            resolution_note=note,
+            ignored_until=None,
+            escalated_at=None,
+            alert_decided_at=None,
+        )
+    )
+    await session.execute(
         update(OperationError)
         .where(
             OperationError.resolved.is_(False),
             OperationError.platform == platform,
             OperationError.error_type == error_type,
         )
-        .values(resolved=True, resolved_at=datetime.now(UTC), resolved_by=resolved_by, resolution_note=note)
+        .values(resolved=True, resolved_at=now, resolved_by=resolved_by, resolution_note=note)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -2,6 +2,16 @@
 
 The row is the truth; a NOTIFY on the channel below is delivered by PostgreSQL only when that transaction
 commits, so a rolled-back event never alerts anyone.
+
+The id is the subscribers' cursor ("everything after id N"), so rows must become visible in id order.
+An identity value is taken at insert time, not at commit time: without care, transaction A could take
+id 5, transaction B id 6, B commit first, and a reader that saw 6 would never look at 5 again. So every
+notification insert first takes one transaction-scoped advisory lock: the next insert waits until the
+previous inserting transaction has committed or rolled back (PostgreSQL releases the lock only after the
+commit is visible), hence ids are visible in order. The price is that notification-writing transactions
+are serialised from their insert to their commit; noise control keeps such writes rare, and the insert is
+the last step of the transactions that write one. (A commit-ordered sequence would need a second write
+after commit; the lock keeps the outbox one row, one transaction.)
 """
 
 from __future__ import annotations
@@ -17,8 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Notification
 from app.models.notification import SEVERITIES
+from app.services import webhooks
 
 CHANNEL = "eventops_notifications"
+# pg_advisory_xact_lock key of the notification insert order (any constant unique within eventops).
+INSERT_ORDER_LOCK = 0x656F_6E6F_7469  # "eonoti"
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
@@ -37,6 +50,7 @@ async def create_notification(session: AsyncSession, n: NewNotification) -> Noti
     """Insert the notification; None when one with the same dedup key already exists."""
     if n.severity not in SEVERITY_RANK:
         raise ValueError(f"unknown severity {n.severity!r}")
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INSERT_ORDER_LOCK})
     stmt = (
         insert(Notification)
         .values(
@@ -56,6 +70,7 @@ async def create_notification(session: AsyncSession, n: NewNotification) -> Noti
         await session.execute(
             text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(created.id)}
         )
+        await webhooks.enqueue_deliveries(session, created)
     return created
 
 

@@ -1,7 +1,7 @@
 """roi reports
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-03 13:21:59.859382
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

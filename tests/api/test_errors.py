@@ -59,42 +59,61 @@ async def test_error_types_map_to_the_seed_admin_actions(gql: GraphQLClient) -> 
 
 async def test_resolve_records_who_when_and_note_and_leaves_the_unresolved_list(gql: GraphQLClient) -> None:
     error_id = (await gql.ok(LOG, {"input": SEED_ERROR}, role="service"))["logError"]["id"]
-    listed = await gql.ok("{ unresolvedErrors { nodes { id } pageInfo { hasNextPage } } }", role="viewer")
-    assert [n["id"] for n in listed["unresolvedErrors"]["nodes"]] == [error_id]
+    listed = await gql.ok(
+        "{ unresolvedErrors { nodes { id count latestOccurrence { id } } pageInfo { hasNextPage } } }", role="viewer"
+    )
+    nodes = listed["unresolvedErrors"]["nodes"]
+    assert [n["latestOccurrence"]["id"] for n in nodes] == [error_id] and nodes[0]["count"] == 1
+    group_id = nodes[0]["id"]
 
     resolved = (
         await gql.ok(
-            'mutation($id: ID!) { resolveError(id: $id, note: "Token refreshed") '
-            "{ resolved resolvedAt resolvedBy resolutionNote } }",
-            {"id": error_id},
+            "mutation($id: ID!) { resolveError(id: $id, note: \"Token refreshed\") "
+            "{ id status resolved resolvedAt resolvedBy resolutionNote latestOccurrence { id resolved } } }",
+            {"id": group_id},
         )
     )["resolveError"]
+    assert resolved["id"] == group_id and resolved["status"] == "RESOLVED"
     assert resolved["resolved"] is True and resolved["resolvedAt"]
     assert resolved["resolutionNote"] == "Token refreshed"
     assert resolved["resolvedBy"].startswith("test admin (admin key")
+    # The group's occurrences are resolved with it.
+    assert resolved["latestOccurrence"] == {"id": error_id, "resolved": True}
     listed = await gql.ok("{ unresolvedErrors { nodes { id } } }")
     assert listed["unresolvedErrors"]["nodes"] == []
 
 
-async def test_unresolved_errors_filter_and_paginate_newest_first(gql: GraphQLClient) -> None:
+async def test_resolve_error_still_accepts_an_occurrence_id(gql: GraphQLClient) -> None:
+    error_id = (await gql.ok(LOG, {"input": SEED_ERROR}, role="service"))["logError"]["id"]
+    resolved = (await gql.ok("mutation($id: ID!) { resolveError(id: $id) { status latestOccurrence { id } } }",
+                             {"id": error_id}))["resolveError"]
+    assert resolved == {"status": "RESOLVED", "latestOccurrence": {"id": error_id}}
+    missing = await gql("mutation { resolveError(id: \"00000000-0000-0000-0000-000000000000\") { id } }")
+    assert missing["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "id"}
+
+
+async def test_unresolved_errors_filter_and_paginate_most_recently_seen_first(gql: GraphQLClient) -> None:
     ids = []
     for i in range(5):
         platform = "facebook" if i % 2 == 0 else "x"
-        body = {**SEED_ERROR, "errorMessage": f"failure {i}", "platform": platform, "notifyAdmin": False}
+        # A distinct platform error code makes each a group of its own.
+        body = {**SEED_ERROR, "errorMessage": f"failure {i}", "platform": platform, "notifyAdmin": False,
+                "errorCode": f"E{i}"}
         ids.append((await gql.ok(LOG, {"input": body}, role="service"))["logError"]["id"])
     q = """query($after: String, $filter: ErrorFilterInput) {
       unresolvedErrors(first: 2, after: $after, filter: $filter) {
-        nodes { id errorMessage } pageInfo { hasNextPage endCursor } } }"""
+        nodes { id errorCode latestOccurrence { id errorMessage } } pageInfo { hasNextPage endCursor } } }"""
     seen, after = [], None
     while True:
         page = (await gql.ok(q, {"after": after}))["unresolvedErrors"]
-        seen += [n["id"] for n in page["nodes"]]
+        seen += [n["latestOccurrence"]["id"] for n in page["nodes"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
     assert seen == list(reversed(ids))
     fb = (await gql.ok(q, {"filter": {"platform": "facebook"}}))["unresolvedErrors"]["nodes"]
-    assert [n["errorMessage"] for n in fb] == ["failure 4", "failure 2"]
+    assert [n["latestOccurrence"]["errorMessage"] for n in fb] == ["failure 4", "failure 2"]
+    assert [n["errorCode"] for n in fb] == ["E4", "E2"]
 
 
 async def test_bad_error_input_is_refused_naming_the_field_and_stores_nothing(

@@ -24,9 +24,19 @@ async def test_seed_7_3_failure_sets_failed_retry_count_1_and_logs_the_error(gql
         )
     )["updatePostStatus"]
     assert failed["status"] == "FAILED" and failed["retryCount"] == 1 and failed["errorType"] == "TOKEN_EXPIRED"
-    errors = await gql.ok("{ unresolvedErrors { nodes { operationType errorType platform campaignId } } }")
+    errors = await gql.ok(
+        "{ unresolvedErrors { nodes { operationType errorType platform campaignId latestOccurrence { campaignId } } } }"
+    )
+    # An expired token is the account's problem, not one campaign's: its group has no campaign, the
+    # occurrence does.
     assert errors["unresolvedErrors"]["nodes"] == [
-        {"operationType": "social_posting", "errorType": "TOKEN_EXPIRED", "platform": "facebook", "campaignId": cid}
+        {
+            "operationType": "social_posting",
+            "errorType": "TOKEN_EXPIRED",
+            "platform": "facebook",
+            "campaignId": None,
+            "latestOccurrence": {"campaignId": cid},
+        }
     ]
     assert (await gql.ok("{ unreadNotificationCount }"))["unreadNotificationCount"] == 1
 
