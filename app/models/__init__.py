@@ -8,5 +8,17 @@ from app.models.job_outbox import OutboxJob
 from app.models.notification import Notification
 from app.models.performance import PerformanceRecord
 from app.models.post import SocialPost
+from app.models.rollup import CampaignDailyTotals, CampaignTotals
 
-__all__ = ["ApiKey", "Base", "Campaign", "Notification", "OperationError", "OutboxJob", "PerformanceRecord", "SocialPost"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Campaign",
+    "CampaignDailyTotals",
+    "CampaignTotals",
+    "Notification",
+    "OperationError",
+    "OutboxJob",
+    "PerformanceRecord",
+    "SocialPost",
+]

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import asyncpg
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -81,9 +82,7 @@ def parse_mapping(spec: str) -> dict[str, str]:
         if not sep or not name or not column:
             raise ValidationFailed(f"--map entry {part!r} is not FIELD=COLUMN", field="map")
         if name not in MAPPABLE:
-            raise ValidationFailed(
-                f"--map field {name!r} is not one of {', '.join(sorted(MAPPABLE))}", field="map"
-            )
+            raise ValidationFailed(f"--map field {name!r} is not one of {', '.join(sorted(MAPPABLE))}", field="map")
         mapping[name] = column
     if "campaign" not in mapping:
         raise ValidationFailed("--map must name the campaign column (campaign=COLUMN)", field="map")
@@ -150,7 +149,9 @@ class _Importer:
         self.campaign_ids: dict[str, uuid.UUID] = {}
 
     def values(self, fields: dict[str, Any], source: str, period: datetime | None) -> dict[str, Any]:
-        data = performance.PerformanceInput(source=source, period_start=period or self.now, period_end=period or self.now)
+        data = performance.PerformanceInput(
+            source=source, period_start=period or self.now, period_end=period or self.now
+        )
         for name, raw in fields.items():
             setattr(data, name, raw)
         return performance.build_values(data, self.settings, now=self.now, round_money=True)
@@ -182,7 +183,7 @@ class _Importer:
                     cid = await self._campaign_id(session, r, by_ref)
                     rows.append({**r.values, "campaign_id": cid, "idempotency_key": r.idempotency_key})
                 stored = await performance.record_many(session, rows)
-        except DBAPIError:
+        except (DBAPIError, asyncpg.PostgresError):
             # Should not happen after validation; find the offending rows one at a time so the rest land.
             self.campaign_ids.clear()
             for r in batch:
@@ -200,9 +201,10 @@ class _Importer:
                 stored = await performance.record_many(
                     session, [{**r.values, "campaign_id": cid, "idempotency_key": r.idempotency_key}]
                 )
-        except DBAPIError as exc:
+        except (DBAPIError, asyncpg.PostgresError) as exc:
             self.campaign_ids.pop(r.campaign_key, None)
-            self.summary.skipped.append(Skip(r.line, f"rejected by the database: {type(exc.orig).__name__}"))
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc
+            self.summary.skipped.append(Skip(r.line, f"rejected by the database: {type(cause).__name__}"))
             return
         self.summary.campaigns.add(cid)
         self.summary.imported += stored
@@ -274,7 +276,9 @@ def _csv_rows(reader: csv.DictReader[str], mapping: dict[str, str], importer: _I
             if not title:
                 raise ValidationFailed("the campaign column is empty", field="campaign")
             if len(title) > campaigns.MAX_TITLE:
-                raise ValidationFailed(f"campaign title is longer than {campaigns.MAX_TITLE} characters", field="campaign")
+                raise ValidationFailed(
+                    f"campaign title is longer than {campaigns.MAX_TITLE} characters", field="campaign"
+                )
             fields: dict[str, Any] = {}
             for name, column in mapping.items():
                 if name in ("campaign", "date", "source"):
