@@ -173,7 +173,8 @@ async def test_rollups_are_recomputed_after_update_and_delete(runtime: Runtime, 
         # the record holding the campaign's best ROI goes: max_roi must fall back to the next best
         best = await s.scalar(
             text(
-                "SELECT id FROM campaign_performance_metrics WHERE campaign_id = :c ORDER BY roi DESC NULLS LAST LIMIT 1"
+                "SELECT id FROM campaign_performance_metrics WHERE campaign_id = :c"
+                " ORDER BY roi DESC NULLS LAST LIMIT 1"
             ),
             {"c": ids[0]},
         )
