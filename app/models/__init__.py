@@ -10,6 +10,7 @@ from app.models.notification import Notification
 from app.models.performance import PerformanceRecord
 from app.models.post import SocialPost
 from app.models.report import RoiReport
+from app.models.rollup import CampaignDailyTotals, CampaignTotals
 from app.models.webhook import AlertWebhook, WebhookDelivery
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "ApiKey",
     "Base",
     "Campaign",
+    "CampaignDailyTotals",
+    "CampaignTotals",
     "ErrorGroup",
     "ErrorGroupAlert",
     "Notification",

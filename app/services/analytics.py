@@ -1,4 +1,8 @@
-"""Campaign analytics (seed 2.3, 2.4): sums in SQL, ratios recomputed from the sums (ratio of sums)."""
+"""Campaign analytics (seed 2.3, 2.4): sums in SQL, ratios recomputed from the sums (ratio of sums).
+
+Whole-life totals, the per-day series and rankings read the rollups (app/models/rollup.py), which the
+database keeps equal to the records' sums; a from/to window aggregates the records themselves.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ from sqlalchemy import Numeric, Select, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import ValidationFailed
-from app.models import Campaign, OperationError, PerformanceRecord, SocialPost
+from app.models import Campaign, CampaignDailyTotals, CampaignTotals, OperationError, PerformanceRecord, SocialPost
 from app.services import campaigns
 from app.services.metrics import Derived, ScoreRules, Totals, derive, money, ratio, roas, roi
 
 P = PerformanceRecord
+T = CampaignTotals
+D = CampaignDailyTotals
 
 
 @dataclass
@@ -96,12 +102,52 @@ SUMS = (
 )
 
 
+def _rollup_sums(R: Any) -> tuple[Any, ...]:
+    """The rollup columns under the labels SUMS uses, so _totals reads either."""
+    return (
+        R.views.label("views"),
+        R.clicks.label("clicks"),
+        R.new_signups.label("signups"),
+        R.new_organizers.label("organizers"),
+        R.new_events_created.label("events"),
+        R.tickets_sold.label("tickets"),
+        R.social_shares.label("shares"),
+        R.social_likes.label("likes"),
+        R.gross_revenue.label("gross"),
+        R.net_revenue.label("net"),
+        R.ad_spend.label("ad_spend"),
+        R.ai_generation_cost.label("ai_cost"),
+        R.total_cost.label("cost"),
+    )
+
+
+def _rollup_avg_score(R: Any) -> Any:
+    # What avg(performance_score) over the records returns: numeric sum / count, null without scores.
+    return (cast(R.score_sum, Numeric) / func.nullif(R.scored, 0)).label("avg_score")
+
+
+_ZERO_TOTALS = {
+    **{k: 0 for k in ("views", "clicks", "signups", "organizers", "events", "tickets", "shares", "likes", "records")},
+    **{k: Decimal(0) for k in ("gross", "net", "ad_spend", "ai_cost", "cost")},
+    "best_roi": None,
+    "worst_roi": None,
+    "avg_score": None,
+}
+
+
 def _period(stmt: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:
     if start is not None:
         stmt = stmt.where(P.period_start >= start)
     if end is not None:
         stmt = stmt.where(P.period_start < end)
     return stmt
+
+
+class _Row:
+    """Attribute access over a dict, standing in for a result row."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
 
 def _totals(row: Any) -> Totals:
@@ -131,18 +177,32 @@ async def campaign_analytics(
     campaign = await campaigns.get_campaign(session, campaign_id)
     where = P.campaign_id == campaign_id
 
-    total_stmt = _period(
-        select(
-            *SUMS,
-            func.count().label("records"),
-            func.max(P.roi).label("best_roi"),
-            func.min(P.roi).label("worst_roi"),
-            func.avg(P.performance_score).label("avg_score"),
-        ).where(where),
-        start,
-        end,
-    )
-    row = (await session.execute(total_stmt)).one()
+    windowed = start is not None or end is not None
+    row: Any
+    if windowed:
+        total_stmt = _period(
+            select(
+                *SUMS,
+                func.count().label("records"),
+                func.max(P.roi).label("best_roi"),
+                func.min(P.roi).label("worst_roi"),
+                func.avg(P.performance_score).label("avg_score"),
+            ).where(where),
+            start,
+            end,
+        )
+        row = (await session.execute(total_stmt)).one()
+    else:
+        rollup_stmt = select(
+            *_rollup_sums(T),
+            T.records.label("records"),
+            T.max_roi.label("best_roi"),
+            T.min_roi.label("worst_roi"),
+            _rollup_avg_score(T),
+        ).where(T.campaign_id == campaign_id)
+        row = (await session.execute(rollup_stmt)).one_or_none()
+        if row is None:  # no records yet
+            row = _Row(_ZERO_TOTALS)
     totals = _totals(row)
     total = TotalPerformance(
         total_views=totals.views,
@@ -165,12 +225,23 @@ async def campaign_analytics(
         avg_performance_score=ratio(None if row.avg_score is None else Decimal(row.avg_score)),
     )
 
-    day = func.date(func.timezone("UTC", P.period_start)).label("day")
-    day_stmt = _period(
-        select(day, *SUMS, func.avg(P.performance_score).label("avg_score")).where(where).group_by(day).order_by(day),
-        start,
-        end,
-    )
+    day_stmt: Select[Any]
+    if windowed:
+        day = func.date(func.timezone("UTC", P.period_start)).label("day")
+        day_stmt = _period(
+            select(day, *SUMS, func.avg(P.performance_score).label("avg_score"))
+            .where(where)
+            .group_by(day)
+            .order_by(day),
+            start,
+            end,
+        )
+    else:
+        day_stmt = (
+            select(D.day.label("day"), *_rollup_sums(D), _rollup_avg_score(D))
+            .where(D.campaign_id == campaign_id)
+            .order_by(D.day)
+        )
     over_time = []
     for r in (await session.execute(day_stmt)).all():
         t = _totals(r)
@@ -265,47 +336,41 @@ class RankedCampaign:
     avg_performance_score: Decimal | None
 
 
-def _pooled_roi() -> Any:
-    cost = func.sum(P.total_cost)
-    return (func.sum(P.net_revenue) - cost) * 100 / func.nullif(cost, 0)
-
-
 async def top_performing(session: AsyncSession, metric: RankMetric, limit: int) -> list[RankedCampaign]:
     """Campaigns ranked by the aggregate of `metric`; null values left out; ties by campaign id.
 
     REVENUE ranks by net revenue, which is comparable only within one currency: the caller sees each
     campaign's currency beside its value.
+
+    Reads the per-campaign rollup: one row per campaign; ROI (the default) walks an index on the pooled ROI.
     """
     value: Any
     if metric is RankMetric.ROI:
-        value = _pooled_roi()
+        value = T.pooled_roi
     elif metric is RankMetric.ROAS:
-        value = func.sum(P.gross_revenue) / func.nullif(func.sum(P.ad_spend), 0)
+        value = T.gross_revenue / func.nullif(T.ad_spend, 0)
     elif metric is RankMetric.SIGNUPS:
-        value = cast(func.sum(P.new_signups), Numeric)
+        value = cast(T.new_signups, Numeric)
     elif metric is RankMetric.REVENUE:
-        value = func.sum(P.net_revenue)
+        value = T.net_revenue
     else:
-        value = func.avg(P.performance_score)
-    grouped = (
-        select(
-            P.campaign_id.label("cid"),
-            value.label("value"),
-            func.sum(P.new_signups).label("signups"),
-            func.sum(P.gross_revenue).label("gross"),
-            func.sum(P.net_revenue).label("net"),
-            func.sum(P.total_cost).label("cost"),
-            func.sum(P.ad_spend).label("ad_spend"),
-            func.avg(P.performance_score).label("avg_score"),
-        )
-        .group_by(P.campaign_id)
-        .subquery()
-    )
+        value = cast(T.score_sum, Numeric) / func.nullif(T.scored, 0)
     stmt = (
-        select(grouped, Campaign.title, Campaign.currency)
-        .join(Campaign, Campaign.id == grouped.c.cid)
-        .where(grouped.c.value.is_not(None))
-        .order_by(grouped.c.value.desc(), grouped.c.cid)
+        select(
+            T.campaign_id.label("cid"),
+            value.label("value"),
+            T.new_signups.label("signups"),
+            T.gross_revenue.label("gross"),
+            T.net_revenue.label("net"),
+            T.total_cost.label("cost"),
+            T.ad_spend.label("ad_spend"),
+            _rollup_avg_score(T),
+            Campaign.title,
+            Campaign.currency,
+        )
+        .join(Campaign, Campaign.id == T.campaign_id)
+        .where(T.records > 0, value.is_not(None))
+        .order_by(value.desc(), T.campaign_id)
         .limit(limit)
     )
     out = []

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import asyncpg
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -183,7 +184,7 @@ class _Importer:
                     cid = await self._campaign_id(session, r, by_ref)
                     rows.append({**r.values, "campaign_id": cid, "idempotency_key": r.idempotency_key})
                 stored = await performance.record_many(session, rows)
-        except DBAPIError:
+        except (DBAPIError, asyncpg.PostgresError):
             # Should not happen after validation; find the offending rows one at a time so the rest land.
             self.campaign_ids.clear()
             for r in batch:
@@ -201,9 +202,10 @@ class _Importer:
                 stored = await performance.record_many(
                     session, [{**r.values, "campaign_id": cid, "idempotency_key": r.idempotency_key}]
                 )
-        except DBAPIError as exc:
+        except (DBAPIError, asyncpg.PostgresError) as exc:
             self.campaign_ids.pop(r.campaign_key, None)
-            self.summary.skipped.append(Skip(r.line, f"rejected by the database: {type(exc.orig).__name__}"))
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc
+            self.summary.skipped.append(Skip(r.line, f"rejected by the database: {type(cause).__name__}"))
             return
         self.summary.campaigns.add(cid)
         self.summary.imported += stored

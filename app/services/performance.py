@@ -174,15 +174,43 @@ async def record_performance(
     return existing, False
 
 
+# Column order and PostgreSQL types of record_many's one-statement insert.
+_MANY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("campaign_id", "uuid"),
+    ("idempotency_key", "text"),
+    ("source", "varchar"),
+    ("period_start", "timestamptz"),
+    ("period_end", "timestamptz"),
+    *((name, "bigint") for name in COUNT_FIELDS),
+    *((name, "numeric") for name in MONEY_FIELDS),
+    ("ctr", "numeric"),
+    ("roi", "numeric"),
+    ("roas", "numeric"),
+    ("cost_per_signup", "numeric"),
+    ("cost_per_organizer", "numeric"),
+    ("performance_score", "smallint"),
+)
+_MANY_SQL = (
+    "WITH stored AS (INSERT INTO campaign_performance_metrics ({cols}) SELECT * FROM unnest({arrays}) "
+    "ON CONFLICT ON CONSTRAINT uq_performance_campaign_idempotency DO NOTHING RETURNING 1) "
+    "SELECT count(*) FROM stored"
+).format(
+    cols=", ".join(name for name, _ in _MANY_COLUMNS),
+    arrays=", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(_MANY_COLUMNS, 1)),
+)
+
+
 async def record_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     """Insert already-validated rows (build_values output plus campaign_id and idempotency_key);
-    rows whose idempotency key exists are skipped. Returns how many were stored."""
+    rows whose idempotency key exists are skipped. Returns how many were stored.
+
+    One statement for the whole batch (column arrays through unnest): fast, and the rollup trigger then
+    locks the batch's campaigns once, in its global order, so concurrent batches cannot deadlock.
+    """
     if not rows:
         return 0
-    stmt = (
-        insert(PerformanceRecord)
-        .on_conflict_do_nothing(constraint="uq_performance_campaign_idempotency")
-        .returning(PerformanceRecord.id)
-    )
-    # executemany: SQLAlchemy batches the rows into multi-row INSERTs under the driver's parameter limit.
-    return len((await session.scalars(stmt, list(rows))).all())
+    columns = [[row[name] for row in rows] for name, _ in _MANY_COLUMNS]
+    connection = await (await session.connection()).get_raw_connection()
+    driver = connection.driver_connection
+    assert driver is not None
+    return int(await driver.fetchval(_MANY_SQL, *columns))
