@@ -7,17 +7,20 @@ import uuid
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
-from arq.cron import CronJob
+from arq.cron import CronJob, cron
 from arq.worker import Worker, create_worker
 
 from app.runtime import Endpoints, Runtime, open_runtime, queue_name, redis_settings
 from app.settings import Settings
 from jobs.maintenance import ping
+from jobs.publishing import http_client, publish_post, requeue_stale_posts
 
 log = logging.getLogger(__name__)
 
-FUNCTIONS: list[Any] = [ping]
-CRON_JOBS: list[CronJob] = []
+FUNCTIONS: list[Any] = [ping, publish_post]
+CRON_JOBS: list[CronJob] = [
+    cron(requeue_stale_posts, minute=set(range(0, 60, 10)), run_at_startup=False, unique=True),
+]
 
 
 def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> Worker:
@@ -29,8 +32,13 @@ def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> 
         runtime_cm["cm"] = cm
         ctx["runtime"] = await cm.__aenter__()
         ctx["worker_id"] = uuid.uuid4().hex[:8]
+        # One HTTP client for every platform call this worker makes (connection pooling, timeouts).
+        ctx["http"] = http_client(settings)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        client = ctx.pop("http", None)
+        if client is not None:
+            await client.aclose()
         cm = runtime_cm.pop("cm", None)
         if cm is not None:
             await cm.__aexit__(None, None, None)

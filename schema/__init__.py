@@ -17,10 +17,12 @@ from strawberry.types import ExecutionContext
 from resolvers import analytics as analytics_r
 from resolvers import api_keys as api_keys_r
 from resolvers import campaigns as campaigns_r
+from resolvers import connections as connections_r
 from resolvers import errors as errors_r
 from resolvers import notifications as notifications_r
 from resolvers import performance as performance_r
 from resolvers import posts as posts_r
+from resolvers import publishing as publishing_r
 from schema.error_convention import ErrorConvention, log_unexpected
 from schema.scalars import SCALAR_MAP
 from schema.types import (
@@ -31,8 +33,10 @@ from schema.types import (
     Notification,
     OperationError,
     OperationErrorConnection,
-    RankedCampaign,
     PerformanceRecord,
+    PlatformConnection,
+    RankedCampaign,
+    ReconnectResult,
     SocialPost,
 )
 
@@ -54,7 +58,12 @@ class Query:
     unresolved_errors: OperationErrorConnection = strawberry.field(
         resolver=errors_r.unresolved_errors, description="Unresolved errors, newest first, cursor-paginated."
     )
-    social_posts: list[SocialPost] = strawberry.field(resolver=posts_r.social_posts)
+    social_posts: list[SocialPost] = strawberry.field(
+        resolver=posts_r.social_posts, description="Posts, newest first, with filters and limit/offset."
+    )
+    platform_connections: list[PlatformConnection] = strawberry.field(
+        resolver=connections_r.platform_connections, description="Connected social accounts and their health."
+    )
     notifications: list[Notification] = strawberry.field(
         resolver=notifications_r.notification_list, description="Admin notifications, newest first."
     )
@@ -79,6 +88,27 @@ class Mutation:
     update_post_status: SocialPost = strawberry.mutation(
         resolver=posts_r.update_post_status,
         description="Record a post's outcome; a failure increments retryCount and logs the error.",
+    )
+    schedule_post: SocialPost = strawberry.mutation(
+        resolver=publishing_r.schedule_post,
+        description="Queue a pending post for scheduledAt through its platform's (or the named) account.",
+    )
+    publish_post: SocialPost = strawberry.mutation(
+        resolver=publishing_r.publish_post, description="Queue a pending post for publishing now."
+    )
+    retry_post: SocialPost = strawberry.mutation(
+        resolver=publishing_r.retry_post,
+        description="Publish a failed post again with a fresh retry budget, or a waiting one now.",
+    )
+    cancel_post: SocialPost = strawberry.mutation(
+        resolver=publishing_r.cancel_post, description="Cancel a post that is not published or publishing."
+    )
+    connect_platform: PlatformConnection = strawberry.mutation(
+        resolver=connections_r.connect_platform, description="Admin only. Connect a social account with its token."
+    )
+    reconnect_platform: ReconnectResult = strawberry.mutation(
+        resolver=connections_r.reconnect_platform,
+        description="Admin only. Store a new token, lift the account's halt and queue its blocked posts.",
     )
     mark_notifications_read: int = strawberry.mutation(
         resolver=notifications_r.mark_notifications_read,
@@ -105,5 +135,8 @@ def build_schema(*, introspection: bool = True, extra_extensions: list[Any] | No
         extensions.append(DisableIntrospection)
     extensions.extend(extra_extensions or [])
     return EventopsSchema(
-        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP)
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )

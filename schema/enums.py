@@ -65,3 +65,11 @@ class Role(Enum):
     VIEWER = "viewer"
     SERVICE = "service"
     ADMIN = "admin"
+
+
+@strawberry.enum(description="Health of a connected social account.")
+class ConnectionStatus(Enum):
+    CONNECTED = "connected"
+    EXPIRED = "expired"
+    PERMISSION_MISSING = "permission_missing"
+    RATE_LIMITED = "rate_limited"
