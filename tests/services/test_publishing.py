@@ -346,6 +346,27 @@ async def test_expired_token_halts_the_account_once_and_reconnect_resumes(
     assert not any("fb-secret-token" in r.getMessage() for r in caplog.records)
 
 
+async def test_concurrent_token_failures_of_one_account_notify_once(
+    runtime: Runtime, psettings: Settings, fake: FakePlatforms, client: httpx.AsyncClient
+) -> None:
+    clock = ManualClock()
+    conn_id = await new_connection(runtime)
+    campaign = await new_campaign(runtime)
+    post_ids = [await new_post(runtime, campaign) for _ in range(4)]
+    for p in post_ids:
+        await queue_now(runtime, p, clock)
+    fake.fail_times(Platform.FACEBOOK, "publish", 4, FB_TOKEN_EXPIRED)
+    pubs = [publisher(runtime, psettings, client, clock, worker_id=f"w{i}") for i in range(4)]
+    results = await asyncio.gather(*(pub.attempt(p) for pub, p in zip(pubs, post_ids, strict=True)))
+    assert {r.outcome for r in results} == {"blocked"}  # each claimed its own post, each was refused
+    assert {(await load_post(runtime, p)).status for p in post_ids} == {"blocked"}
+    assert (await load_connection(runtime, conn_id)).status == "expired"
+    notes = await _notifications(runtime)
+    assert len(notes) == 1 and notes[0].data["posts_affected"] == 4
+    failures = await count(runtime, OperationError, OperationError.error_type == "token_expired")
+    assert failures == fake.publish_attempts[Platform.FACEBOOK] >= 1  # every failure is logged
+
+
 async def test_permission_error_marks_permission_missing(
     runtime: Runtime, psettings: Settings, fake: FakePlatforms, client: httpx.AsyncClient
 ) -> None:
