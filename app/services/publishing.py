@@ -119,6 +119,7 @@ async def schedule_post(
     else:
         await enqueue_attempt(session, post, due, now)
     await session.flush()
+    await session.refresh(post)  # server-side values (updated_at) for the caller
     return post
 
 
@@ -138,6 +139,7 @@ async def retry_post(
         post.retry_count = 0
     await enqueue_attempt(session, post, now, now)
     await session.flush()
+    await session.refresh(post)  # server-side values (updated_at) for the caller
     return post
 
 
@@ -153,6 +155,7 @@ async def cancel_post(session: AsyncSession, post_id: uuid.UUID, *, clock: Clock
     post.status = "cancelled"
     post.next_attempt_at = None
     await session.flush()
+    await session.refresh(post)  # server-side values (updated_at) for the caller
     return post
 
 
