@@ -1,4 +1,8 @@
-"""Time as a dependency: jobs ask a Clock, so tests can drive hours of schedule without sleeping."""
+"""Time as the posting pipeline sees it: the real clock in production, a controllable one in tests.
+
+Backoff waits are hours long; code that asks a Clock instead of datetime.now() can be tested by moving
+time forward instead of sleeping.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
 
 
 class SystemClock:
@@ -15,23 +21,27 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class FakeClock:
-    """A clock that moves only when told to."""
+class ManualClock:
+    """A clock that moves only when told to (tests, simulations)."""
 
-    def __init__(self, start: datetime) -> None:
+    def __init__(self, start: datetime | None = None) -> None:
+        start = start or datetime.now(UTC)
         if start.tzinfo is None:
-            raise ValueError("FakeClock needs a timezone-aware start")
-        self._now = start
+            raise ValueError("ManualClock needs a timezone-aware start")
+        self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
 
-    def advance(self, delta: timedelta) -> datetime:
-        self._now += delta
+    def advance(self, delta: timedelta | float) -> datetime:
+        """Move forward by a timedelta or a number of seconds; returns the new now."""
+        self._now += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
         return self._now
 
-    def set(self, moment: datetime) -> None:
-        self._now = moment
+    def set(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("ManualClock needs timezone-aware instants")
+        self._now = at.astimezone(UTC)
 
 
-system_clock = SystemClock()
+SYSTEM_CLOCK = SystemClock()

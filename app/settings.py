@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     retry_factor: float = 2.0
     retry_jitter: float = 0.1
     max_retries: int = 3
+    # Longest backoff wait, whatever the factor.
+    retry_max_seconds: int = 86400
+    # A rate limit without a wait in the platform's answer waits this long.
+    rate_limit_default_wait_seconds: int = 900
+    # How long a worker's claim on a post lasts; a worker that died mid-publish loses it after this,
+    # and the next attempt looks for the post before publishing. Keep above the job timeout.
+    publish_claim_seconds: int = 600
+    # Platform API addresses (default: the real APIs, app.platforms.registry.DEFAULT_BASE_URLS);
+    # tests point them at the fake platform server.
+    platform_base_url_facebook: str | None = None
+    platform_base_url_instagram: str | None = None
+    platform_base_url_x: str | None = None
+    platform_base_url_linkedin: str | None = None
+    platform_base_url_tiktok: str | None = None
+    platform_connect_timeout: float = 5.0
+    platform_read_timeout: float = 30.0
 
     # Admin alerts (issue 4). Error groups notify once per change of state (new, regressed, escalated).
     # A group's notification of the same kind is suppressed (and recorded on the group) within the cooldown.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.clock import Clock, system_clock
+from app.clock import SYSTEM_CLOCK, Clock
 from app.database import transaction
 from app.runtime import Runtime
 from app.services import roi_analysis
@@ -14,7 +14,7 @@ async def analyze_campaign_roi(ctx: dict[str, Any]) -> dict[str, Any]:
     """Store today's ROI report and notify the admin once. arq's cron gives each tick one job id, so with
     several workers a tick runs once; a rerun of the same day replaces the report and sends nothing new."""
     runtime: Runtime = ctx["runtime"]
-    clock: Clock = ctx.get("clock", system_clock)
+    clock: Clock = ctx.get("clock", SYSTEM_CLOCK)
     async with transaction(runtime.sessionmaker) as session:
         analysis = await roi_analysis.run_daily_report(session, runtime.settings, now=clock.now())
     return {

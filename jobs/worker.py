@@ -11,17 +11,19 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 from arq.worker import Worker, create_worker, func
 
-from app.clock import Clock, system_clock
+from app.clock import SYSTEM_CLOCK
 from app.runtime import Endpoints, Runtime, open_runtime, queue_name, redis_settings
 from app.settings import Settings
 from jobs.analysis import analyze_campaign_roi
 from jobs.maintenance import ping
+from jobs.publishing import http_client, publish_post, requeue_stale_posts
 from jobs.webhooks import deliver_webhook
 
 log = logging.getLogger(__name__)
 
 FUNCTIONS: list[Any] = [
     ping,
+    publish_post,
     analyze_campaign_roi,
     # Attempts are bounded by WEBHOOK_MAX_ATTEMPTS inside the job (it gives up and alerts); arq's own cap
     # only has to stay above it.
@@ -33,6 +35,7 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     """Scheduled jobs. unique=True (arq's default) gives each tick one job id, so it runs once however
     many workers are up."""
     return [
+        cron(requeue_stale_posts, minute=set(range(0, 60, 10)), run_at_startup=False, unique=True),
         cron(
             analyze_campaign_roi,
             hour={settings.roi_report_hour},
@@ -43,8 +46,9 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     ]
 
 
-def build_worker(settings: Settings, endpoints: Endpoints, *, clock: Clock | None = None, **overrides: Any) -> Worker:
-    """A worker on the given endpoints; the tests build theirs the same way (with a FakeClock)."""
+def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> Worker:
+    """A worker on the given endpoints; the tests build theirs the same way, passing ctx={"clock": ManualClock}
+    to control time."""
     runtime_cm: dict[str, Any] = {}
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -52,9 +56,14 @@ def build_worker(settings: Settings, endpoints: Endpoints, *, clock: Clock | Non
         runtime_cm["cm"] = cm
         ctx["runtime"] = await cm.__aenter__()
         ctx["worker_id"] = uuid.uuid4().hex[:8]
-        ctx["clock"] = clock or system_clock
+        ctx.setdefault("clock", SYSTEM_CLOCK)
+        # One HTTP client for every platform call this worker makes (connection pooling, timeouts).
+        ctx["http"] = http_client(settings)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        client = ctx.pop("http", None)
+        if client is not None:
+            await client.aclose()
         cm = runtime_cm.pop("cm", None)
         if cm is not None:
             await cm.__aexit__(None, None, None)

@@ -57,6 +57,7 @@ async def social_posts(
     campaign_id: strawberry.ID | None = None,
     platform: str | None = None,
     status: PostStatus | None = None,
+    connection_id: strawberry.ID | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[SocialPost]:
@@ -68,6 +69,7 @@ async def social_posts(
             campaign_id=None if campaign_id is None else parse_id(campaign_id, "campaignId"),
             platform=platform,
             status=None if status is None else status.value,
+            connection_id=None if connection_id is None else parse_id(connection_id, "connectionId"),
             limit=limit,
             offset=max(0, offset),
         )

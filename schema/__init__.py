@@ -18,10 +18,12 @@ from resolvers import alerts as alerts_r
 from resolvers import analytics as analytics_r
 from resolvers import api_keys as api_keys_r
 from resolvers import campaigns as campaigns_r
+from resolvers import connections as connections_r
 from resolvers import errors as errors_r
 from resolvers import notifications as notifications_r
 from resolvers import performance as performance_r
 from resolvers import posts as posts_r
+from resolvers import publishing as publishing_r
 from resolvers import reports as reports_r
 from schema.error_convention import ErrorConvention, log_unexpected
 from schema.scalars import SCALAR_MAP
@@ -35,7 +37,9 @@ from schema.types import (
     Notification,
     OperationError,
     PerformanceRecord,
+    PlatformConnection,
     RankedCampaign,
+    ReconnectResult,
     RoiAnalysis,
     SocialPost,
     Webhook,
@@ -65,7 +69,12 @@ class Query:
     error_group: ErrorGroup = strawberry.field(
         resolver=errors_r.error_group, description="One error group, with its occurrences and alerts."
     )
-    social_posts: list[SocialPost] = strawberry.field(resolver=posts_r.social_posts)
+    social_posts: list[SocialPost] = strawberry.field(
+        resolver=posts_r.social_posts, description="Posts, newest first, with filters and limit/offset."
+    )
+    platform_connections: list[PlatformConnection] = strawberry.field(
+        resolver=connections_r.platform_connections, description="Connected social accounts and their health."
+    )
     notifications: list[Notification] = strawberry.field(
         resolver=notifications_r.notification_list, description="Admin notifications, newest first."
     )
@@ -106,6 +115,27 @@ class Mutation:
     update_post_status: SocialPost = strawberry.mutation(
         resolver=posts_r.update_post_status,
         description="Record a post's outcome; a failure increments retryCount and logs the error.",
+    )
+    schedule_post: SocialPost = strawberry.mutation(
+        resolver=publishing_r.schedule_post,
+        description="Queue a pending post for scheduledAt through its platform's (or the named) account.",
+    )
+    publish_post: SocialPost = strawberry.mutation(
+        resolver=publishing_r.publish_post, description="Queue a pending post for publishing now."
+    )
+    retry_post: SocialPost = strawberry.mutation(
+        resolver=publishing_r.retry_post,
+        description="Publish a failed post again with a fresh retry budget, or a waiting one now.",
+    )
+    cancel_post: SocialPost = strawberry.mutation(
+        resolver=publishing_r.cancel_post, description="Cancel a post that is not published or publishing."
+    )
+    connect_platform: PlatformConnection = strawberry.mutation(
+        resolver=connections_r.connect_platform, description="Admin only. Connect a social account with its token."
+    )
+    reconnect_platform: ReconnectResult = strawberry.mutation(
+        resolver=connections_r.reconnect_platform,
+        description="Admin only. Store a new token, lift the account's halt and queue its blocked posts.",
     )
     mark_notifications_read: int = strawberry.mutation(
         resolver=notifications_r.mark_notifications_read,

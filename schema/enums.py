@@ -79,3 +79,11 @@ class AlertKind(Enum):
     NEW = "new"
     REGRESSED = "regressed"
     ESCALATED = "escalated"
+
+
+@strawberry.enum(description="Health of a connected social account.")
+class ConnectionStatus(Enum):
+    CONNECTED = "connected"
+    EXPIRED = "expired"
+    PERMISSION_MISSING = "permission_missing"
+    RATE_LIMITED = "rate_limited"

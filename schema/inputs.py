@@ -77,3 +77,24 @@ class ErrorFilterInput:
     error_type: ErrorType | None = None
     campaign_id: strawberry.ID | None = None
     platform: str | None = None
+
+
+@strawberry.input(description="A social account and its access token (stored encrypted, never returned).")
+class ConnectPlatformInput:
+    platform: str = strawberry.field(description="facebook, instagram, x, linkedin or tiktok.")
+    account_id: str = strawberry.field(description="Page id, IG user id, X user id, LinkedIn URN/id, TikTok open id.")
+    access_token: str
+    display_name: str | None = None
+    token_expires_at: dt.datetime | None = None
+    scopes: list[str] | None = None
+
+
+@strawberry.input(description="A new access token for a connected account; lifts a halt and resumes its posts.")
+class ReconnectPlatformInput:
+    platform: str
+    access_token: str
+    account_id: str | None = strawberry.field(
+        default=None, description="Needed only when several accounts of the platform are connected."
+    )
+    token_expires_at: dt.datetime | None = None
+    scopes: list[str] | None = strawberry.field(default=None, description="Omit to keep the stored scopes.")

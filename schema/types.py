@@ -12,7 +12,16 @@ from strawberry.scalars import JSON
 
 from app import models
 from app.services import analytics, reviews, roi_analysis
-from schema.enums import AlertKind, CampaignStatus, ErrorGroupStatus, ErrorType, PostStatus, Role, Severity
+from schema.enums import (
+    AlertKind,
+    CampaignStatus,
+    ConnectionStatus,
+    ErrorGroupStatus,
+    ErrorType,
+    PostStatus,
+    Role,
+    Severity,
+)
 from schema.scalars import BigInt
 
 
@@ -312,6 +321,13 @@ class SocialPost:
     error_details: JSON | None
     retry_count: int
     posted_at: dt.datetime | None
+    connection_id: strawberry.ID | None = strawberry.field(description="The account it is published through.")
+    scheduled_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None = strawberry.field(description="When the next attempt is due.")
+    last_attempt_at: dt.datetime | None
+    outcome_unknown: bool = strawberry.field(
+        description="The last attempt may have published; the next one looks for the post first."
+    )
     impressions: BigInt
     reach: BigInt
     engagement: BigInt
@@ -338,6 +354,11 @@ class SocialPost:
             error_details=cast(JSON | None, p.error_details),
             retry_count=p.retry_count,
             posted_at=p.posted_at,
+            connection_id=None if p.connection_id is None else strawberry.ID(str(p.connection_id)),
+            scheduled_at=p.scheduled_at,
+            next_attempt_at=p.next_attempt_at,
+            last_attempt_at=p.last_attempt_at,
+            outcome_unknown=p.outcome_unknown,
             impressions=p.impressions,
             reach=p.reach,
             engagement=p.engagement,
@@ -553,6 +574,51 @@ class ApiKey:
 class CreatedApiKey:
     api_key: ApiKey
     key: str = strawberry.field(description="The key itself. Shown only this once.")
+
+
+@strawberry.type(description="A connected social account. Its token is stored encrypted and never returned.")
+class PlatformConnection:
+    id: strawberry.ID
+    platform: str
+    account_id: str
+    display_name: str | None
+    status: ConnectionStatus
+    rate_limited_until: dt.datetime | None
+    has_token: bool
+    token_updated_at: dt.datetime | None
+    token_expires_at: dt.datetime | None
+    scopes: list[str]
+    last_success_at: dt.datetime | None = strawberry.field(description="When a post last went out through it.")
+    halted_at: dt.datetime | None = strawberry.field(description="When posting stopped (token or permission).")
+    halt_reason: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def from_model(cls, c: models.PlatformConnection, status: str | None = None) -> PlatformConnection:
+        return cls(
+            id=strawberry.ID(str(c.id)),
+            platform=c.platform,
+            account_id=c.account_id,
+            display_name=c.display_name,
+            status=ConnectionStatus(status or c.status),
+            rate_limited_until=c.rate_limited_until,
+            has_token=bool(c.token_ciphertext),
+            token_updated_at=c.token_updated_at,
+            token_expires_at=c.token_expires_at,
+            scopes=list(c.scopes or []),
+            last_success_at=c.last_success_at,
+            halted_at=c.halted_at,
+            halt_reason=c.halt_reason,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+
+
+@strawberry.type
+class ReconnectResult:
+    connection: PlatformConnection
+    requeued_posts: int = strawberry.field(description="Blocked posts queued again.")
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from app.asgi import create_app
@@ -22,6 +23,7 @@ from tests.servers import ServerSet, start_test_servers
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 KEEP_TABLES = {"alembic_version", "api_keys"}
+TEST_TOKEN_KEY = Fernet.generate_key().decode()
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +57,8 @@ def settings(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> 
         data_dir=tmp_path_factory.mktemp("data"),
         secret_key="test-secret",
         roi_min_spend="10",
+        token_encryption_key=TEST_TOKEN_KEY,
+        retry_jitter=0,  # backoff waits are asserted exactly
     )
 
 
@@ -78,6 +82,9 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
         tables = [n for n in names if n not in KEEP_TABLES]
         if tables:
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    # Jobs queued by an earlier test (deferred retries) point at rows just deleted, and would keep a
+    # burst worker waiting for an empty queue.
+    await rt.redis.delete(rt.queue_name)
 
 
 @pytest.fixture

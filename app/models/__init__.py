@@ -3,6 +3,7 @@
 from app.models.api_key import ApiKey
 from app.models.base import Base
 from app.models.campaign import Campaign
+from app.models.connection import PlatformConnection
 from app.models.error import OperationError
 from app.models.error_group import ErrorGroup, ErrorGroupAlert
 from app.models.job_outbox import OutboxJob
@@ -26,6 +27,7 @@ __all__ = [
     "OperationError",
     "OutboxJob",
     "PerformanceRecord",
+    "PlatformConnection",
     "RoiReport",
     "SocialPost",
     "WebhookDelivery",

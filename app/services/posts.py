@@ -140,6 +140,7 @@ async def list_posts(
     campaign_id: uuid.UUID | None = None,
     platform: str | None = None,
     status: str | None = None,
+    connection_id: uuid.UUID | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[SocialPost]:
@@ -150,4 +151,6 @@ async def list_posts(
         stmt = stmt.where(SocialPost.platform == platform)
     if status:
         stmt = stmt.where(SocialPost.status == status)
+    if connection_id:
+        stmt = stmt.where(SocialPost.connection_id == connection_id)
     return list((await session.scalars(stmt)).all())

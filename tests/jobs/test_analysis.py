@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from arq import create_pool
 from sqlalchemy import func, select
 
-from app.clock import FakeClock
+from app.clock import ManualClock
 from app.models import Notification, RoiReport
 from app.runtime import Endpoints, Runtime, redis_settings
 from app.settings import Settings
@@ -17,12 +17,12 @@ from tests.services.test_roi_analysis import portfolio
 
 async def test_two_workers_run_one_report_per_tick(runtime: Runtime, settings: Settings, endpoints: Endpoints) -> None:
     await portfolio(runtime, settings)
-    clock = FakeClock(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    clock = ManualClock(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
     workers = [
         build_worker(
             settings,
             endpoints,
-            clock=clock,
+            ctx={"clock": clock},
             burst=True,
             handle_signals=False,
             poll_delay=0.05,
