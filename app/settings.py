@@ -105,7 +105,9 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = 30.0  # attempt n waits base × 2^(n−1)
     webhook_allow_http: bool | None = None  # default: http:// URLs allowed unless production
 
-    extra_cors_origins: list[str] = Field(default_factory=list)
+    # Browser origins allowed to call the API (the admin frontend when served from elsewhere), e.g.
+    # CORS_ORIGINS='["https://admin.example.com"]'. Empty: no cross-origin access.
+    cors_origins: list[str] = Field(default_factory=list)
 
     @property
     def webhook_http_allowed(self) -> bool:
