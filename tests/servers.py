@@ -79,10 +79,12 @@ def start_test_servers() -> ServerSet:
     tmp: Path | None = None
     pg_handle = None
     hows = []
+    # EVENTOPS_TEST_EMBEDDED=1 behaves as on a machine with no servers (to check that path here).
+    force_embedded = os.environ.get("EVENTOPS_TEST_EMBEDDED") == "1"
     admin_url = os.environ.get("TEST_DATABASE_URL")
     if admin_url:
         hows.append("PostgreSQL from TEST_DATABASE_URL")
-    elif tcp_answers("127.0.0.1", 5432) and asyncio.run(_pg_answers("postgresql://postgres@127.0.0.1:5432/postgres")):
+    elif not force_embedded and tcp_answers("127.0.0.1", 5432) and asyncio.run(_pg_answers("postgresql://postgres@127.0.0.1:5432/postgres")):
         admin_url = "postgresql://postgres@127.0.0.1:5432/postgres"
         hows.append("PostgreSQL on 127.0.0.1:5432")
     else:
@@ -97,7 +99,7 @@ def start_test_servers() -> ServerSet:
     redis_url = os.environ.get("TEST_REDIS_URL")
     if redis_url:
         hows.append("Redis from TEST_REDIS_URL")
-    elif tcp_answers("127.0.0.1", 6379):
+    elif not force_embedded and tcp_answers("127.0.0.1", 6379):
         redis_url = "redis://127.0.0.1:6379/0"
         hows.append("Redis on 127.0.0.1:6379")
     else:
