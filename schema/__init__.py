@@ -22,6 +22,7 @@ from resolvers import notifications as notifications_r
 from resolvers import performance as performance_r
 from resolvers import posts as posts_r
 from schema.error_convention import ErrorConvention, log_unexpected
+from schema.limits import QueryLimits, limits_extension
 from schema.scalars import SCALAR_MAP
 from schema.types import (
     ApiKey,
@@ -31,10 +32,14 @@ from schema.types import (
     Notification,
     OperationError,
     OperationErrorConnection,
-    RankedCampaign,
     PerformanceRecord,
+    RankedCampaign,
     SocialPost,
 )
+
+# The LRU caches are module-level in Strawberry, keyed by maxsize; tests read their cache_info().
+PARSER_CACHE_SIZE = 512
+VALIDATION_CACHE_SIZE = 512
 
 
 @strawberry.type
@@ -93,16 +98,20 @@ class EventopsSchema(strawberry.Schema):
         log_unexpected(errors)
 
 
-def build_schema(*, introspection: bool = True, extra_extensions: list[Any] | None = None) -> strawberry.Schema:
-    from strawberry.extensions import DisableIntrospection
-
+def build_schema(
+    *,
+    introspection: bool = True,
+    limits: QueryLimits | None = None,
+    extra_extensions: list[Any] | None = None,
+) -> strawberry.Schema:
+    """The schema with its caches, operation limits (built once, see schema.limits) and error convention."""
     extensions: list[Any] = [
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        # Limits first: they set the parser option and validation rules the caches then key on.
+        limits_extension(limits or QueryLimits(), introspection=introspection),
+        lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
         ErrorConvention,
     ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
     extensions.extend(extra_extensions or [])
     return EventopsSchema(
         query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP)

@@ -55,6 +55,8 @@ def settings(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> 
         data_dir=tmp_path_factory.mktemp("data"),
         secret_key="test-secret",
         roi_min_spend="10",
+        # The suite (fuzzing included) sends thousands of requests with one key; rate limiting has its own tests.
+        rate_limit_requests=0,
     )
 
 
