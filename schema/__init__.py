@@ -6,6 +6,7 @@ document is parsed and validated once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
@@ -93,6 +94,19 @@ class Mutation:
     revoke_api_key: ApiKey = strawberry.mutation(resolver=api_keys_r.revoke_api_key)
 
 
+class CachingParser(ParserCache):
+    """Strawberry's ParserCache, except that a syntax error is left for Strawberry's own parse step:
+    raised from this hook it would escape the operation, skipping the error convention and metrics."""
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        try:
+            ec.graphql_document = self.cached_parse_document(ec.query, **ec.parse_options)
+        except GraphQLError:
+            pass  # parsed again (bounded by the token limit) and reported inside the operation
+        yield
+
+
 class EventopsSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         log_unexpected(errors)
@@ -108,11 +122,14 @@ def build_schema(
     extensions: list[Any] = [
         # Limits first: they set the parser option and validation rules the caches then key on.
         limits_extension(limits or QueryLimits(), introspection=introspection),
-        lambda: ParserCache(maxsize=PARSER_CACHE_SIZE),
+        lambda: CachingParser(maxsize=PARSER_CACHE_SIZE),
         lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
         ErrorConvention,
     ]
     extensions.extend(extra_extensions or [])
     return EventopsSchema(
-        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP)
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
