@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob
-from arq.worker import Worker, create_worker
+from arq.worker import Function, Worker, create_worker, func
 
+from app.metrics import counted_job
 from app.runtime import Endpoints, Runtime, open_runtime, queue_name, redis_settings
 from app.settings import Settings
 from jobs.maintenance import ping
@@ -48,7 +50,16 @@ def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> 
         "handle_signals": True,
     }
     options.update(overrides)
+    options["functions"] = [_counted(f) for f in options["functions"]]
     return create_worker(_Settings, **options)  # type: ignore[arg-type]
+
+
+def _counted(f: Any) -> Function:
+    """The job, counted started/succeeded/failed per function for /metrics (app.metrics)."""
+    if isinstance(f, Function):
+        return dataclasses.replace(f, coroutine=counted_job(f.coroutine, f.name))
+    name = f.__qualname__
+    return func(counted_job(f, name), name=name)
 
 
 class _Settings:

@@ -119,14 +119,16 @@ def build_schema(
     extra_extensions: list[Any] | None = None,
 ) -> strawberry.Schema:
     """The schema with its caches, operation limits (built once, see schema.limits) and error convention."""
+    # Hooks unwind in reverse order: extra extensions (metrics) come first so they see the errors as
+    # the error convention left them. Limits before the caches: they set the parser option and
+    # validation rules the caches then key on.
     extensions: list[Any] = [
-        # Limits first: they set the parser option and validation rules the caches then key on.
+        *(extra_extensions or []),
         limits_extension(limits or QueryLimits(), introspection=introspection),
         lambda: CachingParser(maxsize=PARSER_CACHE_SIZE),
         lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
         ErrorConvention,
     ]
-    extensions.extend(extra_extensions or [])
     return EventopsSchema(
         query=Query,
         mutation=Mutation,
