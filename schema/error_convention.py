@@ -32,15 +32,35 @@ def camel(name: str) -> str:
     return _SNAKE.sub(lambda m: m.group(1).upper(), name)
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception, what SQLAlchemy wrapped (orig) and its causes."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return seen
+
+
 def _is_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
-        return True
-    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
-        return True
-    name = type(exc).__module__ + "." + type(exc).__name__
-    return name.startswith("redis.exceptions.") or "ConnectionDoesNotExist" in name or "CannotConnectNow" in name
+    """PostgreSQL or Redis cannot be reached (or is shutting down / restarting): the caller may retry."""
+    for e in _causes(exc):
+        if isinstance(e, (OperationalError, InterfaceError)) or (
+            isinstance(e, DBAPIError) and e.connection_invalidated
+        ):
+            return True
+        if isinstance(e, (ConnectionError, OSError, TimeoutError)):
+            return True
+        # SQLSTATE class 08 (connection exception) and 57P (admin shutdown, cannot connect now, ...)
+        sqlstate = str(getattr(e, "sqlstate", "") or "")
+        if sqlstate.startswith(("08", "57P")):
+            return True
+        name = type(e).__module__ + "." + type(e).__name__
+        if name.startswith("redis.exceptions.") or name.startswith("asyncpg.exceptions._base.InterfaceError"):
+            return True
+        if any(n in name for n in ("ConnectionDoesNotExist", "CannotConnectNow", "ConnectionFailure")):
+            return True
+    return False
 
 
 def classify_exception(exc: BaseException) -> tuple[str, dict[str, Any]] | None:
