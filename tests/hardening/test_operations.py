@@ -184,3 +184,15 @@ def test_redaction_of_keys_tokens_dsn_passwords_and_configured_secrets() -> None
     )
     assert "AbCdEf" not in text and "abcdefghijklmnop" not in text and "p4ss" not in text
     assert "very-secret-pepper" not in text and "postgresql://app:***@db:5432/x" in text
+
+
+async def test_production_switches_off_graphiql_and_introspection(
+    settings: Settings, endpoints: Endpoints, runtime: Runtime
+) -> None:
+    prod = create_app(settings.model_copy(update={"environment": "production"}), endpoints)
+    async with prod.router.lifespan_context(prod), await asgi(prod) as c:
+        ide = await c.get("/graphql", headers={"Accept": "text/html"})
+        intro = await c.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+    assert ide.status_code == 404
+    error = intro.json()["errors"][0]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED" and "introspection" in error["message"]
