@@ -61,7 +61,7 @@ def accepts_graphql_response_json(accept: str | None) -> bool:
 
 def is_request_error(result: Any) -> bool:
     """A GraphQL request error (parse, validation, variables, limits): nothing executed, no data entry."""
-    errors = getattr(result, "errors", None)
+    errors = getattr(result, "errors", None) or []
     return bool(errors) and result.data is None and all(e.path is None for e in errors)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -106,7 +106,7 @@ def render() -> bytes:
     return generate_latest(REGISTRY)
 
 
-def counted_job(coroutine: Callable[..., Awaitable[Any]], name: str) -> Callable[..., Awaitable[Any]]:
+def counted_job(coroutine: Callable[..., Awaitable[Any]], name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
     """Wrap a job so the worker counts started/succeeded/failed per function in Redis (best effort)."""
 
     async def job(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:

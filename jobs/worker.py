@@ -57,9 +57,9 @@ def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> 
 def _counted(f: Any) -> Function:
     """The job, counted started/succeeded/failed per function for /metrics (app.metrics)."""
     if isinstance(f, Function):
-        return dataclasses.replace(f, coroutine=counted_job(f.coroutine, f.name))
+        return dataclasses.replace(f, coroutine=counted_job(f.coroutine, f.name))  # type: ignore[arg-type]
     name = f.__qualname__
-    return func(counted_job(f, name), name=name)
+    return func(counted_job(f, name), name=name)  # type: ignore[arg-type]
 
 
 class _Settings:

@@ -256,7 +256,7 @@ class OperationLimits(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         ec = self.execution_context
         ec.validation_rules = ec.validation_rules + self.rules
-        ec.parse_options.update(self.parse_options)
+        ec.parse_options.update(self.parse_options)  # type: ignore[typeddict-item]
         yield
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -60,7 +62,9 @@ def test_postgres_restart_fails_requests_clearly_and_the_server_recovers_by_itse
     import pgserver
     from pgserver._commands import pg_ctl
 
-    pg = pgserver.get_server(str(tmp_path / "pg"), cleanup_mode="delete")
+    # Not under pytest's tmp_path: its root is private to root and pgserver runs postgres as another user.
+    pg_dir = Path(tempfile.mkdtemp(prefix="eventops-faults-pg-"))
+    pg = pgserver.get_server(str(pg_dir / "pg"), cleanup_mode="delete")
     try:
         url = pg.get_uri()
         upgrade(url)
@@ -109,6 +113,7 @@ def test_postgres_restart_fails_requests_clearly_and_the_server_recovers_by_itse
         assert '"level": "error"' not in (tmp_path / "api.log").read_text()
     finally:
         pg.cleanup()
+        shutil.rmtree(pg_dir, ignore_errors=True)
 
 
 def test_redis_down_keeps_postgres_requests_working_and_outbox_jobs_are_queued_once_back(
