@@ -54,7 +54,7 @@ def test_generated_operations_never_cause_a_server_error(settings: Settings, tmp
                 "none",
                 "--no-color",
             ],
-            cwd=REPO,
+            cwd=tmp_path,  # schemathesis keeps a .schemathesis/ cache in its working directory
             env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.hardening.schemathesis_hooks", "PYTHONPATH": str(REPO)},
             capture_output=True,
             text=True,
