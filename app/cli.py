@@ -213,6 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             log_level=settings.log_level.lower(),
             access_log=False,
             ws_ping_interval=20,
+            log_config=None,  # keep the JSON logging configured above
         )
     finally:
         endpoints.stop()

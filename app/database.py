@@ -45,6 +45,8 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
         # A connection that died with a PostgreSQL restart is noticed and replaced instead of failing
         # the next request.
         pool_pre_ping=True,
+        # Statement parameters (inputs, key hashes) stay out of exception messages and so out of logs.
+        hide_parameters=True,
         connect_args={
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),

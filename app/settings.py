@@ -60,9 +60,21 @@ class Settings(BaseSettings):
 
     # GraphQL surface.
     graphiql: bool | None = None  # default: on unless production
-    introspection: bool = True
+    introspection: bool | None = None  # default: on unless production
     max_page_size: int = 100
     max_body_bytes: int = 1_000_000
+    # Operation limits (schema/limits.py), checked before anything runs.
+    max_query_depth: int = 10
+    max_query_aliases: int = 15
+    max_query_tokens: int = 2000
+    max_query_cost: int = 10000
+    # Items assumed for a list field without a limit/first argument, when computing cost.
+    query_cost_default_list_size: int = 10
+    # Per API key (or client address without a key) in Redis: at most N requests per window; 0 = off.
+    rate_limit_requests: int = 1200
+    rate_limit_window_seconds: int = 60
+    # Prometheus metrics at /metrics.
+    metrics_enabled: bool = True
 
     # Posting retries (issue 3) live beside the others so jobs and API agree.
     retry_base_seconds: int = 3600
@@ -116,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.environment != "production"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else self.environment != "production"
 
 
 @lru_cache

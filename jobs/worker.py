@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from typing import Any, ClassVar
@@ -9,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
-from arq.worker import Worker, create_worker, func
+from arq.worker import Function, Worker, create_worker, func
 
 from app.clock import SYSTEM_CLOCK
+from app.metrics import counted_job
 from app.runtime import Endpoints, Runtime, open_runtime, queue_name, redis_settings
 from app.settings import Settings
 from jobs.analysis import analyze_campaign_roi
@@ -83,7 +85,16 @@ def build_worker(settings: Settings, endpoints: Endpoints, **overrides: Any) -> 
         "handle_signals": True,
     }
     options.update(overrides)
+    options["functions"] = [_counted(f) for f in options["functions"]]
     return create_worker(_Settings, **options)  # type: ignore[arg-type]
+
+
+def _counted(f: Any) -> Function:
+    """The job, counted started/succeeded/failed per function for /metrics (app.metrics)."""
+    if isinstance(f, Function):
+        return dataclasses.replace(f, coroutine=counted_job(f.coroutine, f.name))  # type: ignore[arg-type]
+    name = f.__qualname__
+    return func(counted_job(f, name), name=name)  # type: ignore[arg-type]
 
 
 class _Settings:

@@ -26,6 +26,9 @@ class Context:
     response: Any = None
     # graphql-transport-ws: the connection_init payload (Strawberry sets it; app/asgi.py authenticates it).
     connection_params: dict[str, Any] | None = None
+    # Authentication that failed for a reason other than a bad key (PostgreSQL down): raised by
+    # require(), so such requests fail with SERVICE_UNAVAILABLE in the error convention, not a 500.
+    auth_error: BaseException | None = None
 
     @property
     def settings(self) -> Settings:
@@ -43,6 +46,8 @@ class Context:
         return requested
 
     def require(self, role: Role) -> Principal:
+        if self.auth_error is not None:
+            raise self.auth_error
         if self.principal is None:
             raise Unauthenticated("a valid API key is required: send the header 'Authorization: Bearer KEY'")
         if self.principal.role < role:

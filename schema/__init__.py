@@ -6,6 +6,7 @@ document is parsed and validated once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
@@ -26,6 +27,7 @@ from resolvers import posts as posts_r
 from resolvers import publishing as publishing_r
 from resolvers import reports as reports_r
 from schema.error_convention import ErrorConvention, log_unexpected
+from schema.limits import QueryLimits, limits_extension
 from schema.scalars import SCALAR_MAP
 from schema.types import (
     ApiKey,
@@ -45,6 +47,10 @@ from schema.types import (
     Webhook,
     WeeklyReview,
 )
+
+# The LRU caches are module-level in Strawberry, keyed by maxsize; tests read their cache_info().
+PARSER_CACHE_SIZE = 512
+VALIDATION_CACHE_SIZE = 512
 
 
 @strawberry.type
@@ -163,22 +169,41 @@ class Subscription:
     )
 
 
+class CachingParser(ParserCache):
+    """Strawberry's ParserCache, except that a syntax error is left for Strawberry's own parse step:
+    raised from this hook it would escape the operation, skipping the error convention and metrics."""
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        try:
+            ec.graphql_document = self.cached_parse_document(ec.query, **ec.parse_options)
+        except GraphQLError:
+            pass  # parsed again (bounded by the token limit) and reported inside the operation
+        yield
+
+
 class EventopsSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         log_unexpected(errors)
 
 
-def build_schema(*, introspection: bool = True, extra_extensions: list[Any] | None = None) -> strawberry.Schema:
-    from strawberry.extensions import DisableIntrospection
-
+def build_schema(
+    *,
+    introspection: bool = True,
+    limits: QueryLimits | None = None,
+    extra_extensions: list[Any] | None = None,
+) -> strawberry.Schema:
+    """The schema with its caches, operation limits (built once, see schema.limits) and error convention."""
+    # Hooks unwind in reverse order: extra extensions (metrics) come first so they see the errors as
+    # the error convention left them. Limits before the caches: they set the parser option and
+    # validation rules the caches then key on.
     extensions: list[Any] = [
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        *(extra_extensions or []),
+        limits_extension(limits or QueryLimits(), introspection=introspection),
+        lambda: CachingParser(maxsize=PARSER_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=VALIDATION_CACHE_SIZE),
         ErrorConvention,
     ]
-    if not introspection:
-        extensions.append(DisableIntrospection)
-    extensions.extend(extra_extensions or [])
     return EventopsSchema(
         query=Query,
         mutation=Mutation,

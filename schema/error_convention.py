@@ -32,71 +32,139 @@ def camel(name: str) -> str:
     return _SNAKE.sub(lambda m: m.group(1).upper(), name)
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception, what SQLAlchemy wrapped (orig) and its causes."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return seen
+
+
 def _is_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
-        return True
-    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
-        return True
-    name = type(exc).__module__ + "." + type(exc).__name__
-    return name.startswith("redis.exceptions.") or "ConnectionDoesNotExist" in name or "CannotConnectNow" in name
+    """PostgreSQL or Redis cannot be reached (or is shutting down / restarting): the caller may retry."""
+    for e in _causes(exc):
+        if isinstance(e, (OperationalError, InterfaceError)) or (
+            isinstance(e, DBAPIError) and e.connection_invalidated
+        ):
+            return True
+        if isinstance(e, (ConnectionError, OSError, TimeoutError)):
+            return True
+        # SQLSTATE class 08 (connection exception) and 57P (admin shutdown, cannot connect now, ...)
+        sqlstate = str(getattr(e, "sqlstate", "") or "")
+        if sqlstate.startswith(("08", "57P")):
+            return True
+        name = type(e).__module__ + "." + type(e).__name__
+        if name.startswith("redis.exceptions.") or name.startswith("asyncpg.exceptions._base.InterfaceError"):
+            return True
+        if any(n in name for n in ("ConnectionDoesNotExist", "CannotConnectNow", "ConnectionFailure")):
+            return True
+    return False
+
+
+def classify_exception(exc: BaseException) -> tuple[str, dict[str, Any]] | None:
+    """(message, extensions) for an exception a client may see; None for an unexpected one."""
+    if isinstance(exc, DomainError):
+        ext = exc.extensions()
+        message = exc.message
+        if exc.field:
+            ext["field"] = camel(exc.field)
+            message = message.replace(exc.field, camel(exc.field))
+        return message, ext
+    if isinstance(exc, IntegrityError):
+        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        return (f"the change conflicts with stored data ({constraint or 'constraint'})", {"code": "CONFLICT"})
+    if _is_unavailable(exc):
+        u = Unavailable("a backing service (database or Redis) is unavailable; retry shortly")
+        return u.message, u.extensions()
+    return None
+
+
+def _wrapped_exception(error: GraphQLError) -> bool:
+    """An exception Strawberry turned into a path-less error (raised by an extension, say), as opposed
+    to graphql-core's own request errors (syntax, validation, variables), which are client-facing."""
+    original = error.original_error
+    return (
+        original is not None
+        and not isinstance(original, GraphQLError)
+        and not error.nodes
+        and error.message == str(original)
+    )
 
 
 def classify(error: GraphQLError) -> tuple[str, dict[str, Any]] | None:
     """(message, extensions) for an error the client may see as is; None for an unexpected one."""
     original = error.original_error
-    if original is None or error.path is None:
-        return None  # parse, validation and variable errors: already client-facing
-    if isinstance(original, DomainError):
-        ext = original.extensions()
-        message = original.message
-        if original.field:
-            ext["field"] = camel(original.field)
-            message = message.replace(original.field, camel(original.field))
-        return message, ext
-    if isinstance(original, IntegrityError):
-        constraint = getattr(getattr(original.orig, "__cause__", None), "constraint_name", None)
-        return (f"the change conflicts with stored data ({constraint or 'constraint'})", {"code": "CONFLICT"})
-    if _is_unavailable(original):
-        u = Unavailable("a backing service (database or Redis) is unavailable; retry shortly")
-        return u.message, u.extensions()
+    if original is None or (error.path is None and not _wrapped_exception(error)):
+        return error.message, dict(error.extensions or {})  # parse, validation and variable errors
     if isinstance(original, GraphQLError):
         return None
-    return None
+    return classify_exception(original)
+
+
+def internal_error(rid: str) -> tuple[str, dict[str, Any]]:
+    return f"Internal server error (request id {rid})", {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}
 
 
 class ErrorConvention(SchemaExtension):
-    """Rewrite result errors per the convention above (after Strawberry has logged them)."""
+    """Rewrite result errors per the convention above (after Strawberry has logged them). Every error
+    leaves with a code: request errors get GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED or
+    BAD_USER_INPUT (variables) unless a rule already gave one (the operation limits do)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._validation_errors: set[int] = set()
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self._validation_errors = {id(e) for e in self.execution_context.pre_execution_errors or ()}
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-            result.errors = [self._rewrite(e) for e in result.errors]
+            parsed = self.execution_context.graphql_document is not None
+            result.errors = [self._rewrite(e, parsed) for e in result.errors]
 
-    @staticmethod
-    def _rewrite(error: GraphQLError) -> GraphQLError:
-        if error.original_error is None or error.path is None:
-            return error
+    def _rewrite(self, error: GraphQLError, parsed: bool) -> GraphQLError:
+        if error.path is None and not _wrapped_exception(error):
+            if (error.extensions or {}).get("code"):
+                return error
+            if not parsed:
+                code = "QUERY_TOO_LARGE" if "tokens" in error.message else "GRAPHQL_PARSE_FAILED"
+            elif id(error) in self._validation_errors:
+                code = "GRAPHQL_VALIDATION_FAILED"
+            else:
+                code = "BAD_USER_INPUT"
+            return GraphQLError(
+                error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                extensions={**(error.extensions or {}), "code": code},
+            )
         shaped = classify(error)
         if shaped is None:
-            rid = request_id_var.get()
-            shaped = (f"Internal server error (request id {rid})", {"code": "INTERNAL_SERVER_ERROR", "requestId": rid})
+            shaped = internal_error(request_id_var.get())
         message, ext = shaped
         return GraphQLError(message, nodes=error.nodes, positions=error.positions, path=error.path, extensions=ext)
 
 
 def log_unexpected(errors: list[GraphQLError]) -> None:
     for error in errors:
-        if error.path is None:
+        if error.path is None and not _wrapped_exception(error):
             continue
         if error.original_error is not None and classify(error) is None:
             log.error(
                 "unexpected error in %s (request id %s)",
-                ".".join(str(p) for p in error.path or []),
+                ".".join(str(p) for p in error.path or []) or "the operation",
                 request_id_var.get(),
                 exc_info=error.original_error,
             )
         elif error.original_error is not None and _is_unavailable(error.original_error):
-            log.warning("backing service unavailable (request id %s): %s", request_id_var.get(), error.original_error)
+            log.warning(
+                "backing service unavailable (request id %s): %s",
+                request_id_var.get(),
+                type(error.original_error).__name__,
+            )

@@ -59,6 +59,8 @@ def settings(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> 
         roi_min_spend="10",
         token_encryption_key=TEST_TOKEN_KEY,
         retry_jitter=0,  # backoff waits are asserted exactly
+        # The suite (fuzzing included) sends thousands of requests with one key; rate limiting has its own tests.
+        rate_limit_requests=0,
     )
 
 

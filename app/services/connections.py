@@ -164,6 +164,7 @@ async def find_connection(
     plat = check_platform(platform)
     stmt = select(PlatformConnection).where(PlatformConnection.platform == plat)
     if account_id is not None:
+        account_id = check_text(account_id, "account_id", 200, required=True)
         stmt = stmt.where(PlatformConnection.account_id == account_id)
     if for_update:
         stmt = stmt.with_for_update()
