@@ -33,7 +33,7 @@ from app.settings import Settings
 from jobs.publishing import adapter_factory
 from tests.fake_platforms import FakePlatforms, Respond
 from tests.publishing import ACCOUNTS, fake_settings, load_connection, new_campaign, new_connection
-from tests.services.test_publishing import FB_TOKEN_EXPIRED, TRANSIENT_500
+from tests.services.test_publishing import FB_TOKEN_EXPIRED
 
 HOUR = timedelta(hours=1)
 T0 = datetime(2026, 12, 2, 10, 0, 5, tzinfo=UTC)
