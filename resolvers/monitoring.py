@@ -30,7 +30,7 @@ async def monitoring_runs(info: Info, limit: int = 24) -> list[MonitoringRun]:
 async def run_monitoring(info: Info) -> MonitoringJob:
     ctx = require(info, Role.ADMIN)
     async with ctx.transaction() as session:
-        hour = await monitoring.check_can_run(session, clock_of(ctx).now())
+        hour = await monitoring.check_can_run(session, ctx.settings, clock_of(ctx).now())
         job_id = await job_outbox.enqueue(
             session, monitoring.JOB, job_id=f"monitor:manual:{monitoring.hour_label(hour)}:{uuid.uuid4().hex[:8]}"
         )

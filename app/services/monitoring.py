@@ -66,6 +66,12 @@ def hour_of(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def run_hour(now: datetime, settings: Settings) -> datetime:
+    """The hour a run started at `now` monitors: the hour of its tick (MONITOR_MINUTE past it), even when
+    the job starts late or is retried after the clock has passed the next full hour."""
+    return hour_of(now - timedelta(minutes=settings.monitor_minute))
+
+
 def hour_label(hour: datetime) -> str:
     return hour.astimezone(UTC).strftime("%Y-%m-%dT%H:00Z")
 
@@ -154,7 +160,7 @@ class Monitor:
     async def run(self) -> RunSummary:
         """Monitor every active campaign for the current hour, unless that hour is done or being done."""
         started = self.clock.now()
-        hour = hour_of(started)
+        hour = run_hour(started, self.settings)
         t0 = time.monotonic()
         summary = RunSummary(hour=hour, status="skipped")
         # The advisory lock lives as long as this (otherwise idle) transaction: a run that dies, however,
@@ -548,9 +554,9 @@ async def campaign_monitoring(session: AsyncSession, settings: Settings, campaig
     )
 
 
-async def check_can_run(session: AsyncSession, now: datetime) -> datetime:
+async def check_can_run(session: AsyncSession, settings: Settings, now: datetime) -> datetime:
     """The hour a run started now would monitor; Conflict when that hour is done or being done."""
-    hour = hour_of(now)
+    hour = run_hour(now, settings)
     run = await session.scalar(select(MonitoringRun).where(MonitoringRun.hour == hour))
     if run is None or run.status == "failed" or (run.status == "running" and run.lease_until <= now):
         return hour

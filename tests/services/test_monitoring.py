@@ -508,3 +508,17 @@ async def test_campaign_monitoring_numbers(
     async with runtime.sessionmaker() as s:
         incs = await s.scalar(select(func.count()).select_from(MonitoringIncrement))
     assert incs == 2 * 3  # two hours × (A facebook, A x, B linkedin)
+
+
+async def test_a_late_start_still_counts_for_its_ticks_hour(
+    runtime: Runtime, msettings: Settings, fake: FakePlatforms, http: httpx.AsyncClient
+) -> None:
+    await portfolio(runtime, fake)
+    late = msettings.model_copy(update={"monitor_minute": 59})
+    tick = datetime(2026, 12, 2, 10, 59, tzinfo=UTC)
+    first = await monitor(runtime, late, http, ManualClock(tick + timedelta(minutes=1, seconds=10))).run()
+    assert (first.status, first.hour) == ("succeeded", datetime(2026, 12, 2, 10, tzinfo=UTC))
+    # The same tick's duplicate, later still, is the same hour; the next tick is the next hour.
+    assert (await monitor(runtime, late, http, ManualClock(tick + timedelta(minutes=5))).run()).status == "skipped"
+    nxt = await monitor(runtime, late, http, ManualClock(tick + HOUR)).run()
+    assert (nxt.status, nxt.hour) == ("succeeded", datetime(2026, 12, 2, 11, tzinfo=UTC))
