@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     roi_report_hour: int = 9
     roi_report_minute: int = 0
     roi_lookback_days: int | None = None
+    # Hourly campaign monitoring (jobs/monitoring.py): the minute of each hour it runs (worker time zone,
+    # REPORT_TIMEZONE), and how long a run's claim lasts. A run ends (failed) at the lease, and a run whose
+    # worker died may be re-run for the same hour once it has passed: keep it below the worker's job
+    # timeout (300 s), so arq's retry of a dead worker's job (after 310 s) finds the claim expired.
+    monitor_minute: int = Field(default=0, ge=0, le=59)
+    monitor_lease_seconds: int = Field(default=270, ge=10)
+    # A run that broke (database or Redis trouble, a bug) is retried by arq after this long.
+    monitor_retry_seconds: int = Field(default=60, ge=1)
 
     # Input bounds: oversized strings or JSON are refused.
     max_message_length: int = 4000

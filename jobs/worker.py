@@ -18,6 +18,7 @@ from app.runtime import Endpoints, Runtime, open_runtime, queue_name, redis_sett
 from app.settings import Settings
 from jobs.analysis import analyze_campaign_roi
 from jobs.maintenance import ping
+from jobs.monitoring import monitor_active_campaigns
 from jobs.publishing import http_client, publish_post, requeue_stale_posts
 from jobs.webhooks import deliver_webhook
 
@@ -27,6 +28,7 @@ FUNCTIONS: list[Any] = [
     ping,
     publish_post,
     analyze_campaign_roi,
+    monitor_active_campaigns,
     # Attempts are bounded by WEBHOOK_MAX_ATTEMPTS inside the job (it gives up and alerts); arq's own cap
     # only has to stay above it.
     func(deliver_webhook, name="deliver_webhook", max_tries=1000),
@@ -45,6 +47,8 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
             run_at_startup=False,
             unique=True,
         ),
+        # Every hour at MONITOR_MINUTE (the worker's time zone; whole-hour offsets keep it hourly in UTC).
+        cron(monitor_active_campaigns, minute={settings.monitor_minute}, run_at_startup=False, unique=True),
     ]
 
 

@@ -21,6 +21,7 @@ from resolvers import api_keys as api_keys_r
 from resolvers import campaigns as campaigns_r
 from resolvers import connections as connections_r
 from resolvers import errors as errors_r
+from resolvers import monitoring as monitoring_r
 from resolvers import notifications as notifications_r
 from resolvers import performance as performance_r
 from resolvers import posts as posts_r
@@ -33,9 +34,12 @@ from schema.types import (
     ApiKey,
     Campaign,
     CampaignAnalytics,
+    CampaignMonitoring,
     CreatedApiKey,
     ErrorGroup,
     ErrorGroupConnection,
+    MonitoringJob,
+    MonitoringRun,
     Notification,
     OperationError,
     PerformanceRecord,
@@ -94,6 +98,13 @@ class Query:
         resolver=reports_r.weekly_review, description="The last 7 days: the seed's weekly review (8.2)."
     )
     webhooks: list[Webhook] = strawberry.field(resolver=alerts_r.webhook_list, description="Admin only.")
+    campaign_monitoring: CampaignMonitoring = strawberry.field(
+        resolver=monitoring_r.campaign_monitoring,
+        description="A campaign's platform numbers: totals, the change in the last monitored hour, ROI, score.",
+    )
+    monitoring_runs: list[MonitoringRun] = strawberry.field(
+        resolver=monitoring_r.monitoring_runs, description="Hourly monitoring runs, newest first."
+    )
 
 
 @strawberry.type
@@ -152,6 +163,10 @@ class Mutation:
     run_roi_analysis: RoiAnalysis = strawberry.mutation(
         resolver=reports_r.run_roi_analysis,
         description="Admin: run today's ROI analysis now (stored and notified as the daily job does).",
+    )
+    run_monitoring: MonitoringJob = strawberry.mutation(
+        resolver=monitoring_r.run_monitoring,
+        description="Admin: queue the current hour's monitoring run now (a conflict when it already ran).",
     )
     add_webhook: Webhook = strawberry.mutation(
         resolver=alerts_r.add_webhook,

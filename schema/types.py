@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app import models
-from app.services import analytics, reviews, roi_analysis
+from app.services import analytics, monitoring, reviews, roi_analysis
 from schema.enums import (
     AlertKind,
     CampaignStatus,
@@ -749,3 +749,83 @@ class WeeklyReview:
             top_campaigns=[CampaignRoi.from_result(c) for c in r.top_campaigns],
             bottom_campaigns=[CampaignRoi.from_result(c) for c in r.bottom_campaigns],
         )
+
+
+@strawberry.type(description="Post metrics of a campaign: cumulative totals, or what one hour added.")
+class MonitoringNumbers:
+    views: BigInt = strawberry.field(description="Impressions (Facebook post_media_view, Instagram views, ...).")
+    clicks: BigInt
+    likes: BigInt
+    shares: BigInt
+    comments: BigInt
+    reach: BigInt
+
+    @classmethod
+    def from_result(cls, n: monitoring.Numbers) -> MonitoringNumbers:
+        return cls(views=n.views, clicks=n.clicks, likes=n.likes, shares=n.shares, comments=n.comments, reach=n.reach)
+
+
+@strawberry.type(description="One hourly monitoring run (the cron's, a retry's or an admin's).")
+class MonitoringRun:
+    id: strawberry.ID
+    hour: dt.datetime = strawberry.field(
+        description="The run's hour (UTC); its increments are recorded for the hour before it."
+    )
+    status: str = strawberry.field(description="running, succeeded, partial (some posts unreadable) or failed.")
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    attempts: int
+    campaigns_checked: int
+    posts_updated: int
+    errors: int
+    duration_ms: int | None
+    detail: JSON = strawberry.field(description="records, skipped posts by reason, the first errors.")
+
+    @classmethod
+    def from_model(cls, r: models.MonitoringRun) -> MonitoringRun:
+        return cls(
+            id=strawberry.ID(str(r.id)),
+            hour=r.hour,
+            status=r.status,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            attempts=r.attempts,
+            campaigns_checked=r.campaigns_checked,
+            posts_updated=r.posts_updated,
+            errors=r.errors,
+            duration_ms=r.duration_ms,
+            detail=cast(JSON, r.detail),
+        )
+
+
+@strawberry.type(description="A campaign's live numbers for the dashboard.")
+class CampaignMonitoring:
+    campaign: Campaign
+    status: CampaignStatus
+    totals: MonitoringNumbers = strawberry.field(description="The platforms' latest numbers over its posts.")
+    last_hour: MonitoringNumbers = strawberry.field(description="What the latest monitored hour added.")
+    last_hour_at: dt.datetime | None = strawberry.field(description="When lastHour was measured.")
+    roi: Decimal | None = strawberry.field(description="ROI in percent over all its records; null without cost.")
+    performance_score: int | None
+    last_updated: dt.datetime | None
+    latest_run: MonitoringRun | None
+
+    @classmethod
+    def from_result(cls, m: monitoring.CampaignMonitoring) -> CampaignMonitoring:
+        return cls(
+            campaign=Campaign.from_model(m.campaign),
+            status=CampaignStatus(m.campaign.status),
+            totals=MonitoringNumbers.from_result(m.totals),
+            last_hour=MonitoringNumbers.from_result(m.last_hour),
+            last_hour_at=m.last_hour_at,
+            roi=m.roi,
+            performance_score=m.performance_score,
+            last_updated=m.last_updated,
+            latest_run=None if m.latest_run is None else MonitoringRun.from_model(m.latest_run),
+        )
+
+
+@strawberry.type(description="A monitoring run queued by an admin.")
+class MonitoringJob:
+    job_id: strawberry.ID
+    hour: dt.datetime = strawberry.field(description="The hour it will monitor.")

@@ -7,6 +7,7 @@ from app.models.connection import PlatformConnection
 from app.models.error import OperationError
 from app.models.error_group import ErrorGroup, ErrorGroupAlert
 from app.models.job_outbox import OutboxJob
+from app.models.monitoring import MonitoringIncrement, MonitoringRun
 from app.models.notification import Notification
 from app.models.performance import PerformanceRecord
 from app.models.post import SocialPost
@@ -23,6 +24,8 @@ __all__ = [
     "CampaignTotals",
     "ErrorGroup",
     "ErrorGroupAlert",
+    "MonitoringIncrement",
+    "MonitoringRun",
     "Notification",
     "OperationError",
     "OutboxJob",

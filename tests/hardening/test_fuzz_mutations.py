@@ -317,6 +317,8 @@ test_run_roi_analysis = fuzz(
     "mutation { runRoiAnalysis { date recommendations } }",
 )
 
+test_run_monitoring = fuzz(lambda k: st.just({}), "mutation { runMonitoring { jobId hour } }")
+
 
 def test_every_mutation_is_fuzzed() -> None:
     from schema import Mutation
