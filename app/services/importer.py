@@ -146,6 +146,7 @@ class _Importer:
         self.progress = progress
         self.summary = ImportSummary()
         self.campaign_ids: dict[str, uuid.UUID] = {}
+        self.rules = performance.score_rules(settings)  # once, not per row
 
     def values(self, fields: dict[str, Any], source: str, period: datetime | None) -> dict[str, Any]:
         data = performance.PerformanceInput(
@@ -153,7 +154,7 @@ class _Importer:
         )
         for name, raw in fields.items():
             setattr(data, name, raw)
-        return performance.build_values(data, self.settings, now=self.now, round_money=True)
+        return performance.build_values(data, self.settings, now=self.now, round_money=True, rules=self.rules)
 
     async def _campaign_id(self, session: AsyncSession, row: _Row, by_ref: bool) -> uuid.UUID:
         cached = self.campaign_ids.get(row.campaign_key)

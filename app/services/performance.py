@@ -73,7 +73,12 @@ def _utc(value: datetime, field: str) -> datetime:
 
 
 def build_values(
-    data: PerformanceInput, settings: Settings, *, now: datetime, round_money: bool = False
+    data: PerformanceInput,
+    settings: Settings,
+    *,
+    now: datetime,
+    round_money: bool = False,
+    rules: ScoreRules | None = None,
 ) -> dict[str, Any]:
     """Validated column values with the derived ones; raises ValidationFailed naming the field."""
     values: dict[str, Any] = {}
@@ -123,7 +128,7 @@ def build_values(
             ad_spend=ad_spend,
             total_cost=total_cost,
         ),
-        score_rules(settings),
+        rules or score_rules(settings),
     ).rounded()
     values.update(
         ctr=derived.ctr,
