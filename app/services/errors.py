@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.database import driver_connection
 from app.errors import NotFound, ValidationFailed
@@ -286,6 +287,10 @@ async def log_error(
         resolution_note=None,
         **values,
     )
+    # Attached as the stored row (no INSERT again): a caller's later change to it (the publishing
+    # pipeline sets notify_admin on a final failure) is flushed as an UPDATE, as before.
+    make_transient_to_detached(error)
+    session.add(error)
 
     kinds: list[str] = []
     if group.inserted:
