@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_statement_timeout_ms: int = 15000
+    # Pooled connections older than this are replaced at checkout (no per-checkout ping; see app/database.py).
+    db_pool_recycle_seconds: int = 1800
 
     # Metric rules (shared/spec/metrics.md): all configurable.
     platform_fee_rate: Decimal = Decimal("0.05")

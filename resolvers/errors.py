@@ -4,7 +4,7 @@ import datetime as dt
 
 import strawberry
 
-from app.services import errors
+from app.services import errors, job_outbox
 from app.services.api_keys import Role
 from resolvers.context import Info, require
 from schema.inputs import ErrorFilterInput, LogErrorInput
@@ -27,7 +27,8 @@ async def log_error(info: Info, input: LogErrorInput) -> OperationError:
     )
     async with ctx.transaction() as session:
         error = await errors.log_error(session, ctx.settings, data)
-    ctx.runtime.kick_outbox()  # a notification may have webhook deliveries to queue
+    if job_outbox.enqueued(session):  # a notification with webhook deliveries to queue (rare: not per error)
+        ctx.runtime.kick_outbox()
     return OperationError.from_model(error)
 
 

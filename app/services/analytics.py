@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Numeric, Select, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import ValidationFailed
+from app.database import driver_connection
+from app.errors import NotFound, ValidationFailed
 from app.models import Campaign, CampaignDailyTotals, CampaignTotals, OperationError, PerformanceRecord, SocialPost
 from app.services import campaigns
 from app.services.metrics import Derived, ScoreRules, Totals, derive, money, ratio, roas, roi
@@ -163,6 +164,45 @@ def _totals(row: Any) -> Totals:
     )
 
 
+def _total_performance(row: Any, rules: ScoreRules) -> TotalPerformance:
+    totals = _totals(row)
+    return TotalPerformance(
+        total_views=totals.views,
+        total_clicks=totals.clicks,
+        total_signups=totals.new_signups,
+        total_organizers=totals.new_organizers,
+        total_events_created=int(row.events),
+        total_tickets_sold=int(row.tickets),
+        total_social_shares=int(row.shares),
+        total_social_likes=int(row.likes),
+        gross_revenue=money(totals.gross_revenue),
+        net_revenue=money(totals.net_revenue),
+        total_ad_spend=money(totals.ad_spend),
+        total_ai_generation_cost=money(Decimal(row.ai_cost)),
+        total_cost=money(totals.total_cost),
+        records=int(row.records),
+        derived=derive(totals, rules).rounded(),
+        best_roi=row.best_roi,
+        worst_roi=row.worst_roi,
+        avg_performance_score=ratio(None if row.avg_score is None else Decimal(row.avg_score)),
+    )
+
+
+def _day(r: Any, rules: ScoreRules) -> DayPerformance:
+    t = _totals(r)
+    return DayPerformance(
+        date=r.day,
+        views=t.views,
+        clicks=t.clicks,
+        signups=t.new_signups,
+        gross_revenue=money(t.gross_revenue),
+        net_revenue=money(t.net_revenue),
+        total_cost=money(t.total_cost),
+        derived=derive(t, rules).rounded(),
+        avg_performance_score=ratio(None if r.avg_score is None else Decimal(r.avg_score)),
+    )
+
+
 async def campaign_analytics(
     session: AsyncSession,
     rules: ScoreRules,
@@ -174,6 +214,8 @@ async def campaign_analytics(
 ) -> CampaignAnalytics:
     if start is not None and end is not None and end <= start:
         raise ValidationFailed("to must be after from", field="to")
+    if start is None and end is None:
+        return await _whole_life(session, rules, campaign_id, error_limit)
     campaign = await campaigns.get_campaign(session, campaign_id)
     where = P.campaign_id == campaign_id
 
@@ -203,27 +245,7 @@ async def campaign_analytics(
         row = (await session.execute(rollup_stmt)).one_or_none()
         if row is None:  # no records yet
             row = _Row(_ZERO_TOTALS)
-    totals = _totals(row)
-    total = TotalPerformance(
-        total_views=totals.views,
-        total_clicks=totals.clicks,
-        total_signups=totals.new_signups,
-        total_organizers=totals.new_organizers,
-        total_events_created=int(row.events),
-        total_tickets_sold=int(row.tickets),
-        total_social_shares=int(row.shares),
-        total_social_likes=int(row.likes),
-        gross_revenue=money(totals.gross_revenue),
-        net_revenue=money(totals.net_revenue),
-        total_ad_spend=money(totals.ad_spend),
-        total_ai_generation_cost=money(Decimal(row.ai_cost)),
-        total_cost=money(totals.total_cost),
-        records=int(row.records),
-        derived=derive(totals, rules).rounded(),
-        best_roi=row.best_roi,
-        worst_roi=row.worst_roi,
-        avg_performance_score=ratio(None if row.avg_score is None else Decimal(row.avg_score)),
-    )
+    total = _total_performance(row, rules)
 
     day_stmt: Select[Any]
     if windowed:
@@ -242,22 +264,7 @@ async def campaign_analytics(
             .where(D.campaign_id == campaign_id)
             .order_by(D.day)
         )
-    over_time = []
-    for r in (await session.execute(day_stmt)).all():
-        t = _totals(r)
-        over_time.append(
-            DayPerformance(
-                date=r.day,
-                views=t.views,
-                clicks=t.clicks,
-                signups=t.new_signups,
-                gross_revenue=money(t.gross_revenue),
-                net_revenue=money(t.net_revenue),
-                total_cost=money(t.total_cost),
-                derived=derive(t, rules).rounded(),
-                avg_performance_score=ratio(None if r.avg_score is None else Decimal(r.avg_score)),
-            )
-        )
+    over_time = [_day(r, rules) for r in (await session.execute(day_stmt)).all()]
 
     social = await _social_performance(session, campaign_id, start, end)
     error_stmt = (
@@ -271,6 +278,100 @@ async def campaign_analytics(
     if end is not None:
         error_stmt = error_stmt.where(OperationError.created_at < end)
     errors = list((await session.scalars(error_stmt)).all())
+    return CampaignAnalytics(campaign, total, social, errors, over_time)
+
+
+def _rollup_exprs(alias: str) -> str:
+    """The rollup columns in the order of _DAY_FIELDS[1:], and the average score."""
+    cols = (
+        ("views", "views"),
+        ("clicks", "clicks"),
+        ("new_signups", "signups"),
+        ("new_organizers", "organizers"),
+        ("new_events_created", "events"),
+        ("tickets_sold", "tickets"),
+        ("social_shares", "shares"),
+        ("social_likes", "likes"),
+        ("gross_revenue", "gross"),
+        ("net_revenue", "net"),
+        ("ad_spend", "ad_spend"),
+        ("ai_generation_cost", "ai_cost"),
+        ("total_cost", "cost"),
+    )
+    out = [f"{alias}.{col}" for col, _ in cols]
+    out.append(f"{alias}.score_sum::numeric / nullif({alias}.scored, 0)")
+    return ", ".join(out)
+
+
+_DAY_FIELDS = (
+    "day",
+    "views",
+    "clicks",
+    "signups",
+    "organizers",
+    "events",
+    "tickets",
+    "shares",
+    "likes",
+    "gross",
+    "net",
+    "ad_spend",
+    "ai_cost",
+    "cost",
+    "avg_score",
+)
+_TOTAL_FIELDS = ("records", "best_roi", "worst_roi", *_DAY_FIELDS[1:])
+_CAMPAIGN_COLUMNS = tuple(c.key for c in Campaign.__table__.columns)
+_ERROR_COLUMNS = tuple(c.key for c in OperationError.__table__.columns)
+# The whole-life analytics in one round trip (a from/to window takes the general path): the campaign row,
+# its rollup totals, and the per-day, per-platform, per-source and error lists as arrays of rows. Rows
+# keep PostgreSQL's exact types (numeric -> Decimal, date, timestamptz), which JSON aggregation would not.
+# The row fields are positional (anonymous records): _TOTAL_FIELDS and _DAY_FIELDS name them.
+_WHOLE_LIFE_SQL = f"""
+SELECT c.*,
+  (SELECT row(t.records, t.max_roi, t.min_roi, {_rollup_exprs("t")})
+     FROM campaign_totals t WHERE t.campaign_id = c.id) AS totals,
+  ARRAY(SELECT row(d.day, {_rollup_exprs("d")})
+        FROM campaign_daily_totals d WHERE d.campaign_id = c.id ORDER BY d.day) AS days,
+  ARRAY(SELECT row(platform, count(*), count(*) FILTER (WHERE status = 'posted'),
+                   count(*) FILTER (WHERE status = 'failed'), coalesce(sum(impressions), 0),
+                   coalesce(sum(engagement), 0))
+        FROM social_media_post_tracking WHERE campaign_id = c.id GROUP BY platform ORDER BY platform) AS posts,
+  ARRAY(SELECT row(source, coalesce(sum(new_signups), 0))
+        FROM campaign_performance_metrics WHERE campaign_id = c.id GROUP BY source) AS signups,
+  ARRAY(SELECT e FROM autonomous_operation_errors e WHERE e.campaign_id = c.id
+        ORDER BY e.created_at DESC, e.id DESC LIMIT $2) AS errors
+FROM campaigns c WHERE c.id = $1
+"""
+
+
+async def _whole_life(
+    session: AsyncSession, rules: ScoreRules, campaign_id: uuid.UUID, error_limit: int
+) -> CampaignAnalytics:
+    conn = await driver_connection(session)
+    row = await conn.fetchrow(_WHOLE_LIFE_SQL, campaign_id, error_limit)
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} (campaignId) does not exist", field="campaignId")
+    campaign = Campaign(**{name: row[name] for name in _CAMPAIGN_COLUMNS})
+    totals_row: Any = (
+        _Row(_ZERO_TOTALS) if row["totals"] is None else _Row(dict(zip(_TOTAL_FIELDS, row["totals"], strict=True)))
+    )
+    total = _total_performance(totals_row, rules)
+    over_time = [_day(_Row(dict(zip(_DAY_FIELDS, d, strict=True))), rules) for d in row["days"]]
+    signups = {source: int(n) for source, n in row["signups"]}
+    social = [
+        PlatformPerformance(
+            platform=platform,
+            total_posts=int(n),
+            successful_posts=int(ok),
+            failed_posts=int(failed),
+            total_impressions=int(impressions),
+            total_engagement=int(engagement),
+            signups_attributed=signups.get(platform, 0),
+        )
+        for platform, n, ok, failed, impressions, engagement in row["posts"]
+    ]
+    errors = [OperationError(**{name: e[name] for name in _ERROR_COLUMNS}) for e in row["errors"]]
     return CampaignAnalytics(campaign, total, social, errors, over_time)
 
 

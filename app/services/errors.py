@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import Table, and_, case, func, literal_column, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
+from app.database import driver_connection
 from app.errors import NotFound, ValidationFailed
 from app.models import ErrorGroup, ErrorGroupAlert, OperationError
 from app.models.error import ERROR_TYPES
-from app.services import campaigns, notifications
+from app.services import notifications
 from app.services.validation import check_identifier, check_json, check_text
 from app.settings import Settings
 
@@ -178,20 +181,67 @@ def admin_notification(error: OperationError, group: Any, kind: str) -> notifica
     )
 
 
+# One round trip for the hot path of log_error. $1 group id (if new), $2 fingerprint, $3 operation_type,
+# $4 error_type, $5 platform, $6 account_id, $7 the group's campaign_id, $8 error_code, $9 occurred,
+# $10 the occurrence's id, $11 message, $12 details (JSON text), $13 the occurrence's campaign_id,
+# $14 notify_admin. The campaign guard (c) writes nothing and returns no row when $13 names no campaign.
+# In SET, g.* is the stored row before the update: the same rules as before this was hand-written —
+# only an occurrence after the resolve reopens a group (one that happened before it was just late), an
+# ignore with a time that is up reopens it, and regressed_by_error_id tells exactly one caller "you
+# regressed it". Data-modifying CTEs all run once, each seeing the previous one's RETURNING rows.
+_LOG_ERROR_SQL = """
+WITH c AS (
+    SELECT 1 WHERE $13::uuid IS NULL OR EXISTS (SELECT 1 FROM campaigns WHERE id = $13::uuid)
+), g AS (
+    INSERT INTO error_groups AS g (id, fingerprint, operation_type, error_type, platform, account_id, campaign_id,
+        error_code, count, first_seen, last_seen, latest_error_id, status)
+    SELECT $1::uuid, $2, $3, $4, $5, $6, $7::uuid, $8, 1, $9::timestamptz, $9::timestamptz, $10::uuid, 'unresolved'
+    FROM c
+    ON CONFLICT (fingerprint) DO UPDATE SET
+        count = g.count + 1,
+        first_seen = least(g.first_seen, excluded.first_seen),
+        last_seen = greatest(g.last_seen, excluded.last_seen),
+        latest_error_id = CASE WHEN excluded.last_seen >= g.last_seen THEN excluded.latest_error_id
+                               ELSE g.latest_error_id END,
+        status = CASE WHEN g.status = 'resolved' AND excluded.last_seen > g.resolved_at THEN 'unresolved'
+                      WHEN g.status = 'ignored' AND g.ignored_until IS NOT NULL
+                           AND g.ignored_until <= excluded.last_seen THEN 'unresolved'
+                      ELSE g.status END,
+        ignored_until = CASE WHEN g.status = 'ignored' AND g.ignored_until IS NOT NULL
+                                  AND g.ignored_until <= excluded.last_seen THEN NULL
+                             ELSE g.ignored_until END,
+        regressed_at = CASE WHEN g.status = 'resolved' AND excluded.last_seen > g.resolved_at
+                            THEN excluded.last_seen ELSE g.regressed_at END,
+        regressed_by_error_id = CASE WHEN g.status = 'resolved' AND excluded.last_seen > g.resolved_at
+                                     THEN excluded.latest_error_id ELSE g.regressed_by_error_id END
+    RETURNING g.*, (g.xmax = 0) AS inserted
+), e AS (
+    INSERT INTO autonomous_operation_errors (id, operation_type, error_type, error_message, error_details,
+        campaign_id, platform, group_id, notify_admin, resolved, resolved_at, resolved_by, created_at)
+    SELECT $10::uuid, $3, $4, $11, $12::jsonb, $13::uuid, $5, g.id, $14,
+           g.status = 'resolved',
+           CASE WHEN g.status = 'resolved' THEN g.resolved_at END,
+           CASE WHEN g.status = 'resolved' THEN g.resolved_by END,
+           $9::timestamptz
+    FROM g
+    RETURNING 1
+)
+SELECT * FROM g
+"""
+
+
 async def log_error(
     session: AsyncSession, settings: Settings, data: ErrorInput, *, now: datetime | None = None
 ) -> OperationError:
     """Store the occurrence in its group and, on a change of the group's state, the admin notification
     (or the reason it was suppressed), all in the caller's transaction.
 
-    The hot path is one upsert of the group row and one insert of the occurrence: the upsert's row lock
-    serialises occurrences of one group until commit, so counts and state changes are exact under
-    concurrency.
+    The hot path is one statement (_LOG_ERROR_SQL): the campaign check, the upsert of the group row and
+    the insert of the occurrence. The upsert's row lock serialises occurrences of one group until commit,
+    so counts and state changes are exact under concurrency.
     """
     now = now or datetime.now(UTC)
     values = validate_error(data, settings, now)
-    if values["campaign_id"] is not None:
-        await campaigns.get_campaign(session, values["campaign_id"])
     occurred: datetime = values.pop("occurred_at")
     account_id = values.pop("account_id")
     error_code = values.pop("error_code")
@@ -204,54 +254,43 @@ async def log_error(
         campaign_id=values["campaign_id"],
         error_code=error_code,
     )
-    table = cast(Table, ErrorGroup.__table__)
-    g = table.c
-    ins = insert(table).values(
-        id=uuid.uuid4(),
-        fingerprint=fp,
-        operation_type=values["operation_type"],
-        error_type=values["error_type"],
-        platform=values["platform"],
-        account_id=account_id,
-        campaign_id=None if values["error_type"] in ACCOUNT_SCOPED else values["campaign_id"],
-        error_code=error_code,
-        count=1,
-        first_seen=occurred,
-        last_seen=occurred,
-        latest_error_id=error_id,
-        status="unresolved",
+    conn = await driver_connection(session)
+    row = await conn.fetchrow(
+        _LOG_ERROR_SQL,
+        uuid.uuid4(),
+        fp,
+        values["operation_type"],
+        values["error_type"],
+        values["platform"],
+        account_id,
+        None if values["error_type"] in ACCOUNT_SCOPED else values["campaign_id"],
+        error_code,
+        occurred,
+        error_id,
+        values["error_message"],
+        json.dumps(values["error_details"]),
+        values["campaign_id"],
+        values["notify_admin"],
     )
-    ex = ins.excluded
-    # Only an occurrence after the resolve reopens a group; one that happened before it was just late.
-    regress = and_(g.status == "resolved", ex.last_seen > g.resolved_at)
-    ignore_over = and_(g.status == "ignored", g.ignored_until.is_not(None), g.ignored_until <= ex.last_seen)
-    stmt = ins.on_conflict_do_update(
-        index_elements=[g.fingerprint],
-        set_={
-            "count": g.count + 1,
-            "first_seen": func.least(g.first_seen, ex.first_seen),
-            "last_seen": func.greatest(g.last_seen, ex.last_seen),
-            "latest_error_id": case((ex.last_seen >= g.last_seen, ex.latest_error_id), else_=g.latest_error_id),
-            "status": case((regress, "unresolved"), (ignore_over, "unresolved"), else_=g.status),
-            "ignored_until": case((ignore_over, None), else_=g.ignored_until),
-            "regressed_at": case((regress, ex.last_seen), else_=g.regressed_at),
-            # The occurrence that reopened the group: tells exactly one caller "you regressed it".
-            "regressed_by_error_id": case((regress, ex.latest_error_id), else_=g.regressed_by_error_id),
-        },
-    ).returning(*table.c, literal_column("(xmax = 0)").label("inserted"))
-    group = (await session.execute(stmt)).one()
-
+    if row is None:  # the campaign guard let nothing through: nothing was written
+        raise NotFound(f"campaign {values['campaign_id']} (campaignId) does not exist", field="campaignId")
+    group = SimpleNamespace(**dict(row.items()))
+    resolved = group.status == "resolved"
+    # The stored occurrence, as the statement wrote it (not attached to the session: nothing to flush).
     error = OperationError(
         id=error_id,
         group_id=group.id,
         created_at=occurred,
-        resolved=group.status == "resolved",
-        resolved_at=group.resolved_at if group.status == "resolved" else None,
-        resolved_by=group.resolved_by if group.status == "resolved" else None,
+        resolved=resolved,
+        resolved_at=group.resolved_at if resolved else None,
+        resolved_by=group.resolved_by if resolved else None,
+        resolution_note=None,
         **values,
     )
+    # Attached as the stored row (no INSERT again): a caller's later change to it (the publishing
+    # pipeline sets notify_admin on a final failure) is flushed as an UPDATE, as before.
+    make_transient_to_detached(error)
     session.add(error)
-    await session.flush()
 
     kinds: list[str] = []
     if group.inserted:
@@ -283,12 +322,7 @@ async def _rate_rule_fires(session: AsyncSession, settings: Settings, group: Any
     if group.regressed_at is not None and group.regressed_at > since:
         # Only this episode counts: occurrences before the resolve were already dealt with.
         window_filter.append(OperationError.created_at >= group.regressed_at)
-    window = (
-        select(OperationError.id)
-        .where(*window_filter)
-        .limit(n + 1)
-        .subquery()
-    )
+    window = select(OperationError.id).where(*window_filter).limit(n + 1).subquery()
     if int(await session.scalar(select(func.count()).select_from(window)) or 0) <= n:
         return False
     fired = await session.scalar(
@@ -343,9 +377,7 @@ async def _alert(
         )
     )
     if kind != "escalated" and (created is not None or error.notify_admin):
-        await session.execute(
-            update(ErrorGroup).where(ErrorGroup.id == group.id).values(alert_decided_at=occurred)
-        )
+        await session.execute(update(ErrorGroup).where(ErrorGroup.id == group.id).values(alert_decided_at=occurred))
     await session.flush()
 
 
@@ -465,9 +497,7 @@ async def unresolved_groups(
         stmt = stmt.where(
             or_(
                 ErrorGroup.campaign_id == flt.campaign_id,
-                ErrorGroup.id.in_(
-                    select(OperationError.group_id).where(OperationError.campaign_id == flt.campaign_id)
-                ),
+                ErrorGroup.id.in_(select(OperationError.group_id).where(OperationError.campaign_id == flt.campaign_id)),
             )
         )
     if flt.platform:
@@ -484,8 +514,7 @@ async def unresolved_groups(
     page, has_next = rows[:first], len(rows) > first
     latest_ids = [g.latest_error_id for g in page]
     latest = {
-        e.id: e
-        for e in (await session.scalars(select(OperationError).where(OperationError.id.in_(latest_ids)))).all()
+        e.id: e for e in (await session.scalars(select(OperationError).where(OperationError.id.in_(latest_ids)))).all()
     }
     return [GroupWithLatest(g, latest.get(g.latest_error_id)) for g in page], has_next
 

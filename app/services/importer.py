@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -147,6 +146,7 @@ class _Importer:
         self.progress = progress
         self.summary = ImportSummary()
         self.campaign_ids: dict[str, uuid.UUID] = {}
+        self.rules = performance.score_rules(settings)  # once, not per row
 
     def values(self, fields: dict[str, Any], source: str, period: datetime | None) -> dict[str, Any]:
         data = performance.PerformanceInput(
@@ -154,7 +154,7 @@ class _Importer:
         )
         for name, raw in fields.items():
             setattr(data, name, raw)
-        return performance.build_values(data, self.settings, now=self.now, round_money=True)
+        return performance.build_values(data, self.settings, now=self.now, round_money=True, rules=self.rules)
 
     async def _campaign_id(self, session: AsyncSession, row: _Row, by_ref: bool) -> uuid.UUID:
         cached = self.campaign_ids.get(row.campaign_key)
@@ -264,14 +264,17 @@ def _csv_rows(reader: csv.DictReader[str], mapping: dict[str, str], importer: _I
     missing = [c for c in mapping.values() if c not in (reader.fieldnames or [])]
     if missing:
         raise ValidationFailed(f"the file has no column(s) {', '.join(missing)}", field="map")
-    seen: Counter[str] = Counter()
+    ordered = sorted(mapping.items())
     for record in reader:
         line = reader.line_num
-        # The key is the row's own content (plus which repeat of it this is): the same file, or a file
-        # with rows appended, maps every earlier row onto the same key.
-        content = "\x1f".join(f"{k}={record.get(c, '')}" for k, c in sorted(mapping.items()))
-        seen[content] += 1
-        key = "csv:" + hashlib.sha256(content.encode()).hexdigest()[:40] + f"#{seen[content]}"
+        # The key is the row's content and the line it ends on. Importing the same file again gives every
+        # row its key again, and so does a file with rows appended (the earlier rows keep their lines and
+        # content), so only new rows are stored; two identical rows on different lines are two records.
+        # Nothing is remembered across rows, so memory does not grow with the file (the earlier key,
+        # content + "#n-th repeat", needed a counter of every distinct row). A file edited above a row
+        # (lines inserted or removed) moves that row's line: it is stored again, as a changed file is.
+        content = "\x1f".join(f"{k}={record.get(c, '')}" for k, c in ordered)
+        key = "csv:" + hashlib.sha256(content.encode()).hexdigest()[:40] + f"@{line}"
         try:
             title = (record.get(mapping["campaign"]) or "").strip()
             if not title:

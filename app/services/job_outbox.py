@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.models.job_outbox import OutboxJob
 
 log = logging.getLogger(__name__)
+ENQUEUED = "job_outbox_enqueued"  # session.info flag set by enqueue
 
 
 async def enqueue(
@@ -38,7 +39,13 @@ async def enqueue(
         .values(function=function, args=list(args), job_id=jid, defer_until=defer_until)
         .on_conflict_do_nothing(index_elements=[OutboxJob.job_id])
     )
+    session.info[ENQUEUED] = True
     return jid
+
+
+def enqueued(session: AsyncSession) -> bool:
+    """Whether this session wrote outbox jobs (the caller then kicks the relay after commit)."""
+    return bool(session.info.get(ENQUEUED))
 
 
 async def relay(

@@ -7,7 +7,16 @@ percents to 4 decimals) is applied only to presented or stored values, never to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import (
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
 CENT = Decimal("0.01")
 RATIO_PLACES = Decimal("0.0001")
@@ -28,12 +37,15 @@ def money_or_none(value: Decimal | None) -> Decimal | None:
     return None if value is None else money(value)
 
 
+# Intermediate precision. Context.divide gives exactly what `a / b` gives inside localcontext(prec=40)
+# (same rounding and traps as the default context), without entering and leaving a context per division.
+_PREC40 = Context(prec=40, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
 def _div(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     if denominator == 0:
         return None
-    with localcontext() as ctx:
-        ctx.prec = 40
-        return numerator / denominator
+    return _PREC40.divide(numerator, denominator)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import ValidationFailed
+from app.database import driver_connection
+from app.errors import NotFound, ValidationFailed
 from app.models import PerformanceRecord
 from app.models.performance import COUNT_FIELDS, MONEY_FIELDS
-from app.services import campaigns
 from app.services.metrics import ScoreRules, Totals, derive, money
 from app.services.validation import check_count, check_identifier, check_money, check_text
 from app.settings import Settings
@@ -74,7 +73,12 @@ def _utc(value: datetime, field: str) -> datetime:
 
 
 def build_values(
-    data: PerformanceInput, settings: Settings, *, now: datetime, round_money: bool = False
+    data: PerformanceInput,
+    settings: Settings,
+    *,
+    now: datetime,
+    round_money: bool = False,
+    rules: ScoreRules | None = None,
 ) -> dict[str, Any]:
     """Validated column values with the derived ones; raises ValidationFailed naming the field."""
     values: dict[str, Any] = {}
@@ -124,7 +128,7 @@ def build_values(
             ad_spend=ad_spend,
             total_cost=total_cost,
         ),
-        score_rules(settings),
+        rules or score_rules(settings),
     ).rounded()
     values.update(
         ctr=derived.ctr,
@@ -155,16 +159,13 @@ async def record_performance(
     """Store one record; returns (record, created). A repeated idempotency key returns the first record."""
     key = check_idempotency_key(idempotency_key)
     values = build_values(data, settings, now=now or datetime.now(UTC))
-    await campaigns.get_campaign(session, campaign_id)
-    stmt = (
-        insert(PerformanceRecord)
-        .values(campaign_id=campaign_id, idempotency_key=key, **values)
-        .on_conflict_do_nothing(constraint="uq_performance_campaign_idempotency")
-        .returning(PerformanceRecord)
-    )
-    record = (await session.scalars(stmt)).one_or_none()
-    if record is not None:
-        return record, True
+    conn = await driver_connection(session)
+    row = await conn.fetchrow(_ONE_SQL, campaign_id, key, *(values[name] for name, _ in _MANY_COLUMNS[2:]))
+    if not row["campaign_found"]:
+        raise NotFound(f"campaign {campaign_id} (campaignId) does not exist", field="campaignId")
+    if row["id"] is not None:
+        return PerformanceRecord(**{name: row[name] for name in _RECORD_COLUMNS}), True
+    # The key was stored before: the first record is the answer (a replay; rare, so the plain ORM way).
     existing = await session.scalar(
         select(PerformanceRecord).where(
             PerformanceRecord.campaign_id == campaign_id, PerformanceRecord.idempotency_key == key
@@ -200,6 +201,21 @@ _MANY_SQL = (
 )
 
 
+_RECORD_COLUMNS = tuple(c.key for c in PerformanceRecord.__table__.columns)
+# record_performance in one round trip: the campaign check and the insert. Always one row: whether the
+# campaign exists, and the stored record's columns (all NULL when nothing was stored: an unknown campaign,
+# or an idempotency key stored before).
+_ONE_SQL = (
+    "WITH c AS (SELECT id FROM campaigns WHERE id = $1::uuid), "
+    "ins AS (INSERT INTO campaign_performance_metrics ({cols}) SELECT c.id, {params} FROM c "
+    "ON CONFLICT ON CONSTRAINT uq_performance_campaign_idempotency DO NOTHING RETURNING *) "
+    "SELECT EXISTS (SELECT 1 FROM c) AS campaign_found, ins.* FROM (SELECT 1) AS one LEFT JOIN ins ON true"
+).format(
+    cols=", ".join(name for name, _ in _MANY_COLUMNS),
+    params=", ".join(f"${i}::{kind}" for i, (_, kind) in enumerate(_MANY_COLUMNS[1:], 2)),
+)
+
+
 async def record_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     """Insert already-validated rows (build_values output plus campaign_id and idempotency_key);
     rows whose idempotency key exists are skipped. Returns how many were stored.
@@ -210,7 +226,5 @@ async def record_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     if not rows:
         return 0
     columns = [[row[name] for row in rows] for name, _ in _MANY_COLUMNS]
-    connection = await (await session.connection()).get_raw_connection()
-    driver = connection.driver_connection
-    assert driver is not None
+    driver = await driver_connection(session)
     return int(await driver.fetchval(_MANY_SQL, *columns))

@@ -131,3 +131,44 @@ async def test_top_performing_ranks_by_aggregate_and_leaves_out_undefined(gql: G
     assert [(r["campaignTitle"], r["metricValue"]) for r in signups] == [("B", "9"), ("A", "5"), ("C (no cost)", "1")]
     revenue = (await gql.ok(TOP, {"m": "REVENUE"}))["topPerformingCampaigns"]
     assert [(r["campaignTitle"], r["metricValue"], r["currency"]) for r in revenue][0] == ("A", "200.00", "EUR")
+
+
+FULL = """query($c: ID!, $from: DateTime, $to: DateTime) { campaignAnalytics(campaignId: $c, from: $from, to: $to) {
+  campaign { id title currency status }
+  totalPerformance { records totalViews totalClicks ctr totalSignups totalOrganizers totalEventsCreated
+    totalTicketsSold grossRevenue netRevenue totalRevenue totalAdSpend totalCost roi roas costPerSignup
+    costPerOrganizer bestRoi worstRoi avgPerformanceScore }
+  socialMediaPerformance { platform totalPosts successfulPosts failedPosts totalImpressions totalEngagement
+    signupsAttributed }
+  errors { id errorType errorMessage errorDetails campaignId platform notifyAdmin resolved createdAt }
+  performanceOverTime { date views clicks signups revenue roi ctr performanceScore }
+} }"""
+
+
+async def test_whole_life_one_statement_equals_the_records_path(gql: GraphQLClient) -> None:
+    """Without from/to the answer comes from one statement over the rollups; with a window covering
+    everything, from the records themselves: both must agree on every field."""
+    cid = await new_campaign(gql)
+    await gql.ok(RECORD, {"cid": cid, "input": day("2025-12-28")}, role="service")
+    await gql.ok(RECORD, {"cid": cid, "input": day("2025-12-28", source="facebook", clicks=7)}, role="service")
+    await gql.ok(RECORD, {"cid": cid, "input": day("2025-12-30", source="x", grossRevenue="2400.10")}, role="service")
+    track = 'mutation($c: ID!, $p: String!) { trackSocialPost(campaignId: $c, platform: $p, content: "hi") { id } }'
+    for p in ("facebook", "x", "facebook"):
+        await gql.ok(track, {"c": cid, "p": p}, role="service")
+    log = """mutation($c: ID!, $t: ErrorType!) { logError(input: {operationType: "social_posting", errorType: $t,
+      errorMessage: "boom", campaignId: $c, platform: "x", errorDetails: {code: 7}}) { id } }"""
+    for t in ("API_ERROR", "RATE_LIMIT", "API_ERROR"):
+        await gql.ok(log, {"c": cid, "t": t}, role="service")
+    whole = (await gql.ok(FULL, {"c": cid}))["campaignAnalytics"]
+    window = {"c": cid, "from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+    windowed = (await gql.ok(FULL, window))["campaignAnalytics"]
+    assert whole == windowed
+    assert len(whole["errors"]) == 3 and whole["errors"][0]["errorDetails"] == {"code": 7}
+    assert [d["date"] for d in whole["performanceOverTime"]] == ["2025-12-28", "2025-12-30"]
+    assert [(s["platform"], s["totalPosts"]) for s in whole["socialMediaPerformance"]] == [("facebook", 2), ("x", 1)]
+
+
+async def test_whole_life_unknown_campaign_is_not_found(gql: GraphQLClient) -> None:
+    r = await gql(FULL, {"c": "00000000-0000-0000-0000-000000000000"})
+    assert r["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert r["errors"][0]["extensions"]["field"] == "campaignId"

@@ -78,3 +78,23 @@ def test_score_components_are_clamped() -> None:
 def test_roi_component_is_linear_between_minus_100_and_500(roi: D, expected: int) -> None:
     # CTR and conversion at full marks (0.5 of the weight), ROI component (roi + 100) / 600.
     assert performance_score(D("5"), 25, 100, roi, RULES) == expected
+
+
+def test_division_context_equals_localcontext_division() -> None:
+    """_div uses one shared 40-digit context instead of entering localcontext per division: the same
+    quotients, digit for digit, over awkward random operands."""
+    import random
+    from decimal import Decimal, localcontext
+
+    from app.services.metrics import _div
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        n = Decimal(rng.randint(0, 10**16)) / Decimal(10 ** rng.randint(0, 4))
+        d = Decimal(rng.randint(1, 10**12)) / Decimal(10 ** rng.randint(0, 4))
+        with localcontext() as ctx:
+            ctx.prec = 40
+            expected = n / d
+        got = _div(n, d)
+        assert got is not None and str(got) == str(expected)
+    assert _div(Decimal(1), Decimal(0)) is None
