@@ -63,6 +63,20 @@ def _is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _input_names() -> re.Pattern[str]:
+    """Services name inputs in snake_case; a message may name other inputs than its own field too
+    ("net_revenue must not exceed gross_revenue"): all of them reach the client in the API's camelCase."""
+    from app.models.performance import COUNT_FIELDS, MONEY_FIELDS
+
+    names = {*COUNT_FIELDS, *MONEY_FIELDS, "period_start", "period_end", "idempotency_key", "platform_post_id"}
+    names |= {"error_message", "error_details", "operation_type", "error_type", "campaign_id", "image_url"}
+    names |= {"post_url", "account_id", "display_name", "access_token", "token_expires_at", "scheduled_at"}
+    return re.compile(r"\b(" + "|".join(sorted(names, key=len, reverse=True)) + r")\b")
+
+
+_INPUT_NAMES = _input_names()
+
+
 def classify_exception(exc: BaseException) -> tuple[str, dict[str, Any]] | None:
     """(message, extensions) for an exception a client may see; None for an unexpected one."""
     if isinstance(exc, DomainError):
@@ -71,6 +85,7 @@ def classify_exception(exc: BaseException) -> tuple[str, dict[str, Any]] | None:
         if exc.field:
             ext["field"] = camel(exc.field)
             message = message.replace(exc.field, camel(exc.field))
+        message = _INPUT_NAMES.sub(lambda m: camel(m.group(1)), message)
         return message, ext
     if isinstance(exc, IntegrityError):
         constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)

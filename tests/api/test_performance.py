@@ -109,3 +109,12 @@ async def test_period_is_stored_in_utc(gql: GraphQLClient) -> None:
     body = {"views": 10, "periodStart": "2026-12-01T12:00:00+02:00", "periodEnd": "2026-12-01T13:00:00+02:00"}
     r = (await record(gql, cid, body))["data"]["recordPerformance"]
     assert r["periodStart"] == "2026-12-01T10:00:00+00:00" and r["periodEnd"] == "2026-12-01T11:00:00+00:00"
+
+
+async def test_messages_name_every_input_in_camel_case(gql: GraphQLClient) -> None:
+    cid = await new_campaign(gql)
+    result = await record(gql, cid, {"grossRevenue": "100", "netRevenue": "100.01"})
+    message = result["errors"][0]["message"]
+    assert "netRevenue" in message and "grossRevenue" in message and "_revenue" not in message
+    result = await record(gql, cid, {"adSpend": "100", "aiGenerationCost": "5", "totalCost": "1"})
+    assert "adSpend + aiGenerationCost" in result["errors"][0]["message"]
