@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.platforms._http import CLOCK_SKEW, as_int, node, parse_time, within
+from app.platforms._http import as_int, node
 from app.platforms._meta import GraphAdapter, insights_values
 from app.platforms.base import (
     AccountCredentials,
@@ -12,7 +12,6 @@ from app.platforms.base import (
     PostMetrics,
     PublishedPost,
     PublishRequest,
-    post_matches,
 )
 
 # Current names: the post_impressions family was retired in 2025-2026, and one invalid name fails
@@ -51,26 +50,16 @@ class FacebookAdapter(GraphAdapter):
     async def find_post(
         self, creds: AccountCredentials, request: PublishRequest, since: datetime
     ) -> PublishedPost | None:
-        reply = await self._call(
-            "find",
-            "GET",
-            f"/{creds.account_id}/posts",
-            creds.access_token,
-            params={
-                "fields": "id,message,created_time,permalink_url",
-                "since": int((since - CLOCK_SKEW).timestamp()),
-                "limit": 50,
-            },
+        return await self._find_in_edge(
+            creds,
+            request,
+            since,
+            edge="posts",
+            text_field="message",
+            time_field="created_time",
+            link_field="permalink_url",
+            default_url="https://www.facebook.com/{id}",
         )
-        rows = reply.body.get("data") if isinstance(reply.body, dict) else None
-        for row in rows if isinstance(rows, list) else []:
-            if not isinstance(row, dict) or not isinstance(row.get("id"), str):
-                continue
-            created = parse_time(row.get("created_time"))
-            if within(created, since) and post_matches(row.get("message"), request):
-                url = row.get("permalink_url") or f"https://www.facebook.com/{row['id']}"
-                return PublishedPost(platform_post_id=row["id"], url=url, created_at=created)
-        return None
 
     async def fetch_metrics(self, creds: AccountCredentials, platform_post_id: str) -> PostMetrics:
         insights = await self._call(

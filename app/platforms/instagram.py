@@ -7,7 +7,7 @@ from datetime import datetime
 
 import httpx
 
-from app.platforms._http import CLOCK_SKEW, as_int, local_error, parse_time, within
+from app.platforms._http import as_int, local_error, parse_time
 from app.platforms._meta import GraphAdapter, insights_values
 from app.platforms.base import (
     AccountCredentials,
@@ -17,7 +17,6 @@ from app.platforms.base import (
     PostMetrics,
     PublishedPost,
     PublishRequest,
-    post_matches,
 )
 
 # No impressions since v22: views is the reach-like count that replaced them.
@@ -120,30 +119,16 @@ class InstagramAdapter(GraphAdapter):
     async def find_post(
         self, creds: AccountCredentials, request: PublishRequest, since: datetime
     ) -> PublishedPost | None:
-        reply = await self._call(
-            "find",
-            "GET",
-            f"/{creds.account_id}/media",
-            creds.access_token,
-            params={
-                "fields": "id,caption,permalink,timestamp",
-                "since": int((since - CLOCK_SKEW).timestamp()),
-                "limit": 50,
-            },
+        return await self._find_in_edge(
+            creds,
+            request,
+            since,
+            edge="media",
+            text_field="caption",
+            time_field="timestamp",
+            link_field="permalink",
+            default_url=None,
         )
-        rows = reply.body.get("data") if isinstance(reply.body, dict) else None
-        for row in rows if isinstance(rows, list) else []:
-            if not isinstance(row, dict) or not isinstance(row.get("id"), str):
-                continue
-            created = parse_time(row.get("timestamp"))
-            if within(created, since) and post_matches(row.get("caption"), request):
-                permalink = row.get("permalink")
-                return PublishedPost(
-                    platform_post_id=row["id"],
-                    url=permalink if isinstance(permalink, str) else None,
-                    created_at=created,
-                )
-        return None
 
     async def fetch_metrics(self, creds: AccountCredentials, platform_post_id: str) -> PostMetrics:
         reply = await self._call(
