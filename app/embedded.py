@@ -79,15 +79,24 @@ def start_redis(data_dir: Path, *, persist: bool = True, timeout: float = 10.0) 
     sock = socket_dir / "redis.sock"
     args = [
         binary,
-        "--port", "0",
-        "--unixsocket", str(sock),
-        "--unixsocketperm", "700",
-        "--dir", str(redis_dir),
-        "--dbfilename", "dump.rdb",
-        "--save", "60 1" if persist else "",
-        "--appendonly", "no",
-        "--daemonize", "no",
-        "--logfile", str(redis_dir / "redis.log"),
+        "--port",
+        "0",
+        "--unixsocket",
+        str(sock),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(redis_dir),
+        "--dbfilename",
+        "dump.rdb",
+        "--save",
+        "60 1" if persist else "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--logfile",
+        str(redis_dir / "redis.log"),
     ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout

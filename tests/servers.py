@@ -84,7 +84,11 @@ def start_test_servers() -> ServerSet:
     admin_url = os.environ.get("TEST_DATABASE_URL")
     if admin_url:
         hows.append("PostgreSQL from TEST_DATABASE_URL")
-    elif not force_embedded and tcp_answers("127.0.0.1", 5432) and asyncio.run(_pg_answers("postgresql://postgres@127.0.0.1:5432/postgres")):
+    elif (
+        not force_embedded
+        and tcp_answers("127.0.0.1", 5432)
+        and asyncio.run(_pg_answers("postgresql://postgres@127.0.0.1:5432/postgres"))
+    ):
         admin_url = "postgresql://postgres@127.0.0.1:5432/postgres"
         hows.append("PostgreSQL on 127.0.0.1:5432")
     else:

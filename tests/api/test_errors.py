@@ -68,7 +68,7 @@ async def test_resolve_records_who_when_and_note_and_leaves_the_unresolved_list(
 
     resolved = (
         await gql.ok(
-            "mutation($id: ID!) { resolveError(id: $id, note: \"Token refreshed\") "
+            'mutation($id: ID!) { resolveError(id: $id, note: "Token refreshed") '
             "{ id status resolved resolvedAt resolvedBy resolutionNote latestOccurrence { id resolved } } }",
             {"id": group_id},
         )
@@ -85,10 +85,13 @@ async def test_resolve_records_who_when_and_note_and_leaves_the_unresolved_list(
 
 async def test_resolve_error_still_accepts_an_occurrence_id(gql: GraphQLClient) -> None:
     error_id = (await gql.ok(LOG, {"input": SEED_ERROR}, role="service"))["logError"]["id"]
-    resolved = (await gql.ok("mutation($id: ID!) { resolveError(id: $id) { status latestOccurrence { id } } }",
-                             {"id": error_id}))["resolveError"]
+    resolved = (
+        await gql.ok(
+            "mutation($id: ID!) { resolveError(id: $id) { status latestOccurrence { id } } }", {"id": error_id}
+        )
+    )["resolveError"]
     assert resolved == {"status": "RESOLVED", "latestOccurrence": {"id": error_id}}
-    missing = await gql("mutation { resolveError(id: \"00000000-0000-0000-0000-000000000000\") { id } }")
+    missing = await gql('mutation { resolveError(id: "00000000-0000-0000-0000-000000000000") { id } }')
     assert missing["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "id"}
 
 
@@ -97,8 +100,13 @@ async def test_unresolved_errors_filter_and_paginate_most_recently_seen_first(gq
     for i in range(5):
         platform = "facebook" if i % 2 == 0 else "x"
         # A distinct platform error code makes each a group of its own.
-        body = {**SEED_ERROR, "errorMessage": f"failure {i}", "platform": platform, "notifyAdmin": False,
-                "errorCode": f"E{i}"}
+        body = {
+            **SEED_ERROR,
+            "errorMessage": f"failure {i}",
+            "platform": platform,
+            "notifyAdmin": False,
+            "errorCode": f"E{i}",
+        }
         ids.append((await gql.ok(LOG, {"input": body}, role="service"))["logError"]["id"])
     q = """query($after: String, $filter: ErrorFilterInput) {
       unresolvedErrors(first: 2, after: $after, filter: $filter) {
