@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -126,6 +127,13 @@ class EventopsGraphQL(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         try:
             response = await self.run(request)
+        except (UnicodeDecodeError, AttributeError, TypeError) as exc:
+            # Strawberry assumes a UTF-8 JSON object; anything else is the caller's mistake, not ours.
+            reason = await _malformed_body(request)
+            if reason is None:
+                raise
+            log.info("malformed request body: %s (%s)", reason, type(exc).__name__)
+            response = json_error_response(reason, "BAD_REQUEST", 400)
         except HTTPException as exc:
             response = json_error_response(
                 exc.reason, "BAD_REQUEST" if exc.status_code == 400 else "HTTP_ERROR", exc.status_code
@@ -190,6 +198,26 @@ class EventopsGraphQL(GraphQL[Context, None]):
                 if getattr(request.state, "graphql_request_error", False) and response.status_code == 200:
                     response.status_code = 400
         return response
+
+
+async def _malformed_body(request: Request) -> str | None:
+    """Why a POST body cannot be a GraphQL request, or None when it could."""
+    if request.method != "POST":
+        return None
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the request body is not valid UTF-8"
+    if "json" not in request.headers.get("content-type", ""):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "the request body is not valid JSON"
+    if not isinstance(data, dict):
+        return "the request body must be a JSON object with a query"
+    return None
 
 
 def _client_address(request: Request) -> str:

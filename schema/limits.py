@@ -16,6 +16,9 @@ introspection off in production instead.
 
 from __future__ import annotations
 
+from starlette.requests import Request
+from strawberry.types.graphql import OperationType
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -257,6 +260,10 @@ class OperationLimits(SchemaExtension):
         ec = self.execution_context
         ec.validation_rules = ec.validation_rules + self.rules
         ec.parse_options.update(self.parse_options)  # type: ignore[typeddict-item]
+        if isinstance(getattr(ec.context, "request", None), Request):
+            # Subscriptions are served over websockets only; over HTTP they would "execute" as a query and
+            # fail deep inside. Strawberry then refuses the operation type as a request error (HTTP 400).
+            ec.allowed_operations = set(ec.allowed_operations) - {OperationType.SUBSCRIPTION}
         yield
 
 
