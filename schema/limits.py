@@ -16,9 +16,6 @@ introspection off in production instead.
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from strawberry.types.graphql import OperationType
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +39,9 @@ from graphql import (
     is_list_type,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.requests import Request
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 PAGE_ARGUMENTS = ("limit", "first")
 
