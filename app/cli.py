@@ -262,6 +262,23 @@ def _dev_admin_key(settings: Settings, database_url: str) -> str:
     return asyncio.run(go())
 
 
+def _dev_token_key(settings: Settings) -> str:
+    """TOKEN_ENCRYPTION_KEY when set; otherwise a local key kept in DATA_DIR/token-encryption.key (mode 600),
+    so connectPlatform works out of the box. Production sets its own."""
+    if settings.token_encryption_key is not None:
+        return settings.token_encryption_key.get_secret_value()
+    from cryptography.fernet import Fernet
+
+    path = settings.data_dir / "token-encryption.key"
+    if path.exists():
+        return path.read_text().strip()
+    key = Fernet.generate_key().decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """Everything a developer needs: servers (embedded if unset), migrations, API and worker."""
     settings = _settings()
@@ -272,7 +289,14 @@ def cmd_run(args: argparse.Namespace) -> None:
     try:
         _migrate(endpoints.database_url)
         key = _dev_admin_key(settings, endpoints.database_url)
-        env = {**os.environ, "DATABASE_URL": endpoints.database_url, "REDIS_URL": endpoints.redis_url}
+        env = {
+            **os.environ,
+            "DATABASE_URL": endpoints.database_url,
+            "REDIS_URL": endpoints.redis_url,
+            # So the children say which servers these URLs are.
+            "EVENTOPS_ENDPOINTS": endpoints.describe(),
+            "TOKEN_ENCRYPTION_KEY": _dev_token_key(settings),
+        }
         exe = [sys.executable, "-m", "app.cli"]
         procs.append(subprocess.Popen([*exe, "serve", "--host", settings.host, "--port", str(settings.port)], env=env))
         procs.append(subprocess.Popen([*exe, "worker"], env=env))
@@ -284,6 +308,8 @@ def cmd_run(args: argparse.Namespace) -> None:
             flush=True,
         )
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        # A shell starting us in the background ignores SIGINT for us; Ctrl-C / kill -INT should still stop.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         while all(p.poll() is None for p in procs):
             try:
                 procs[0].wait(timeout=1)
@@ -291,7 +317,10 @@ def cmd_run(args: argparse.Namespace) -> None:
                 continue
         failed = [p for p in procs if p.poll() not in (None, 0)]
         if failed:
-            raise CliError(f"a child process exited with code {failed[0].returncode}")
+            which = "the API server" if failed[0] is procs[0] else "the worker"
+            raise CliError(
+                f"{which} exited with code {failed[0].returncode} (its log is above; is port {settings.port} in use?)"
+            )
     except KeyboardInterrupt:
         pass
     finally:

