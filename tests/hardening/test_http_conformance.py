@@ -15,7 +15,12 @@ from app.settings import Settings
 from tests.conftest import SHARED
 from tests.live import api_server
 
-AUDIT_TOOL = SHARED / "tools" / "graphql-http-audit"
+# The team's copy in ../shared when the clone sits beside it (as in CI); otherwise the copy kept here.
+AUDIT_TOOL = next(
+    p
+    for p in (SHARED / "tools" / "graphql-http-audit", Path(__file__).parents[1] / "fixtures" / "graphql-http-audit")
+    if (p / "audit.mjs").exists()
+)
 GQL_JSON = "application/graphql-response+json"
 
 

@@ -61,7 +61,12 @@ async def receiver() -> AsyncIterator[Receiver]:
         await asyncio.sleep(0.01)
     yield rec
     server.should_exit = True
-    await task
+    try:
+        # A keep-alive connection left open can hold uvicorn's graceful shutdown; never hang the suite on it.
+        await asyncio.wait_for(task, timeout=10)
+    except TimeoutError:
+        server.force_exit = True
+        task.cancel()
 
 
 async def run_worker(settings: Settings, endpoints: Endpoints) -> None:
