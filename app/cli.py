@@ -368,6 +368,8 @@ def cmd_classify_error(args: argparse.Namespace) -> None:
             raise CliError(f"--received-at is not an ISO 8601 time: {args.received_at!r}") from exc
         if received_at.tzinfo is None:
             received_at = received_at.replace(tzinfo=UTC)
+    if args.status is not None and not 100 <= args.status <= 599:
+        raise CliError(f"--status must be an HTTP status between 100 and 599, got {args.status}")
     body = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
     try:
         result = classify_raw(

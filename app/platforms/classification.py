@@ -58,6 +58,9 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+MAX_WAIT_SECONDS = 32 * 86400
+
+
 def _make(
     error_type: ErrorType,
     retry: RetryPolicy,
@@ -72,7 +75,9 @@ def _make(
     if halt:
         retry = "never"
     if retry == "wait":
-        wait = max(1, int(wait if wait is not None else 1))
+        # A header claiming a reset years away is garbage or hostile; no documented window is longer than a
+        # month (X's monthly cap), so a wait never exceeds MAX_WAIT_SECONDS.
+        wait = min(MAX_WAIT_SECONDS, max(1, int(wait if wait is not None else 1)))
     else:
         wait = None
     return Classification(

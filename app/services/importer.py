@@ -82,6 +82,8 @@ def parse_mapping(spec: str) -> dict[str, str]:
             raise ValidationFailed(f"--map entry {part!r} is not FIELD=COLUMN", field="map")
         if name not in MAPPABLE:
             raise ValidationFailed(f"--map field {name!r} is not one of {', '.join(sorted(MAPPABLE))}", field="map")
+        if name in mapping:
+            raise ValidationFailed(f"--map names the field {name!r} twice", field="map")
         mapping[name] = column
     if "campaign" not in mapping:
         raise ValidationFailed("--map must name the campaign column (campaign=COLUMN)", field="map")
@@ -236,6 +238,9 @@ def _meta_rows(reader: csv.DictReader[str], importer: _Importer) -> Iterator[_Ro
         raise ValidationFailed(f"not a Facebook Ads export: missing column(s) {', '.join(missing)}", field="file")
     for record in reader:
         line = reader.line_num
+        if None in record or None in record.values():
+            yield Skip(line, "the row does not have as many cells as the header")
+            continue
         try:
             ad_id = (record.get("ad_id") or "").strip()
             campaign = (record.get("xyz_campaign_id") or "").strip()
@@ -267,6 +272,9 @@ def _csv_rows(reader: csv.DictReader[str], mapping: dict[str, str], importer: _I
     ordered = sorted(mapping.items())
     for record in reader:
         line = reader.line_num
+        if None in record or None in record.values():
+            yield Skip(line, "the row does not have as many cells as the header")
+            continue
         # The key is the row's content and the line it ends on. Importing the same file again gives every
         # row its key again, and so does a file with rows appended (the earlier rows keep their lines and
         # content), so only new rows are stored; two identical rows on different lines are two records.

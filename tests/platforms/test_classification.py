@@ -644,3 +644,17 @@ def test_classify_properties(
 def test_classify_raw_never_raises_on_any_body(platform: str, status: int | None, body_text: str) -> None:
     result = classify_raw(platform, status, ["X-App-Usage: {}"], body_text, None, AT)
     assert (result.wait_seconds is not None) == (result.retry == "wait")
+
+
+def test_a_reset_header_years_away_waits_at_most_a_month() -> None:
+    from app.platforms.classification import MAX_WAIT_SECONDS, classify_raw
+
+    c = classify_raw(
+        "x",
+        429,
+        ["x-rate-limit-reset: 99999999999999999999"],
+        '{"title": "Too Many Requests"}',
+        None,
+        datetime(2026, 11, 20, 10, tzinfo=UTC),
+    )
+    assert c.retry == "wait" and c.wait_seconds == MAX_WAIT_SECONDS

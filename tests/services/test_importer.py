@@ -140,3 +140,19 @@ async def test_a_file_that_is_not_an_export_is_refused_before_anything_is_stored
     f.write_text("a,b\n1,2\n")
     with pytest.raises(ValidationFailed, match="missing column"):
         await importer.import_meta_ads(runtime.sessionmaker, settings, f)
+
+
+async def test_ragged_rows_are_skipped_and_a_field_mapped_twice_is_refused(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    f = tmp_path / "ragged.csv"
+    f.write_text("Campaign,Views,Cost\nA,10,1.00\nB,10\nC,10,1.00,extra\n")
+    mapping = importer.parse_mapping("campaign=Campaign,views=Views,ad_spend=Cost")
+    summary = await importer.import_csv(runtime.sessionmaker, settings, f, mapping)
+    assert summary.imported == 1
+    assert [(s.line, s.reason) for s in summary.skipped] == [
+        (3, "the row does not have as many cells as the header"),
+        (4, "the row does not have as many cells as the header"),
+    ]
+    with pytest.raises(ValidationFailed, match="twice"):
+        importer.parse_mapping("campaign=C,views=Impressions,views=Clicks")
