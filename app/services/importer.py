@@ -7,6 +7,7 @@ Every row has an idempotency key, so importing a file again stores nothing new.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -14,7 +15,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -27,11 +27,18 @@ from app.errors import ValidationFailed
 from app.models import Campaign
 from app.models.performance import COUNT_FIELDS, MONEY_FIELDS
 from app.services import campaigns, performance
-from app.services.row_values import RowValues, context_is_default, parse_count, parse_money
+from app.services.row_values import (
+    CopyFormatter,
+    IntRowValues,
+    context_is_default,
+    from_decimals,
+    parse_cents,
+    parse_count,
+)
 from app.services.validation import check_identifier
 from app.settings import Settings
 
-BATCH_ROWS = 1000
+BATCH_ROWS = 10000
 MAPPABLE = set(COUNT_FIELDS) | set(MONEY_FIELDS) | {"campaign", "date", "source"}
 
 # The Facebook Ads export layout (shared/data/meta-ads/README.md) onto performance fields.
@@ -149,7 +156,9 @@ class _Importer:
         self.summary = ImportSummary()
         self.campaign_ids: dict[str, uuid.UUID] = {}
         self.rules = performance.score_rules(settings)  # once, not per row
-        self.fast = RowValues(settings, self.rules) if context_is_default() else None
+        fast = IntRowValues(settings, self.rules)
+        self.fast = fast if fast.usable and context_is_default() else None
+        self.copy = CopyFormatter()
 
     def values(self, fields: dict[str, Any], source: str, period: datetime | None) -> dict[str, Any]:
         data = performance.PerformanceInput(
@@ -186,9 +195,9 @@ class _Importer:
                 for r in batch:
                     if r.campaign_key not in ids:
                         await self._campaign_id(session, r, by_ref)
-                line = performance.copy_line
+                line = self.copy.line
                 stored = await performance.record_copy(
-                    session, [line((ids[r.campaign_key], r.idempotency_key, *r.values)) for r in batch]
+                    session, [line(ids[r.campaign_key], r.idempotency_key, r.values) for r in batch]
                 )
         except (DBAPIError, asyncpg.PostgresError):
             # Should not happen after validation; find the offending rows one at a time so the rest land.
@@ -206,7 +215,7 @@ class _Importer:
         try:
             async with self.sessionmaker() as session, session.begin():
                 cid = await self._campaign_id(session, r, by_ref)
-                stored = await performance.record_rows(session, [(cid, r.idempotency_key, *r.values)])
+                stored = await performance.record_copy(session, [self.copy.line(cid, r.idempotency_key, r.values)])
         except (DBAPIError, asyncpg.PostgresError) as exc:
             self.campaign_ids.pop(r.campaign_key, None)
             cause = exc.orig if isinstance(exc, DBAPIError) else exc
@@ -217,22 +226,50 @@ class _Importer:
         self.summary.already_present += 1 - stored
 
     async def run(self, rows: Iterator[_Row | Skip], *, by_ref: bool) -> ImportSummary:
+        """Parse while the previous batch is being written: PostgreSQL works on batch N (another process,
+        another core) while this one validates batch N + 1. One batch in flight at a time, so batches are
+        written in file order, exactly as one after the other; a batch that needs a new campaign waits for
+        the one in flight (campaigns are created in order, once). Skips are reported in the same order as
+        before: a batch's parse skips, then its database rejections."""
         batch: list[_Row] = []
+        held: list[Skip] = []  # the parse skips of the batch being collected
+        pending: asyncio.Task[None] | None = None
+        summary = self.summary
+        read = 0
         for item in rows:
-            self.summary.rows_read += 1
+            read += 1
+            summary.rows_read = read
             if isinstance(item, Skip):
-                self.summary.skipped.append(item)
+                held.append(item)
                 continue
             batch.append(item)
             if len(batch) >= BATCH_ROWS:
-                await self.flush(batch, by_ref=by_ref)
+                if pending is not None:
+                    await pending
+                summary.skipped.extend(held)
+                held = []
+                known = self.campaign_ids
+                if all(r.campaign_key in known for r in batch):
+                    pending = asyncio.ensure_future(self._flush_and_report(batch, by_ref))
+                else:
+                    pending = None
+                    await self._flush_and_report(batch, by_ref)
                 batch = []
-                if self.progress:
-                    self.progress(self.summary)
+            elif pending is not None and not read & 255:
+                await asyncio.sleep(0)  # let the batch in flight take its next round trip
+                if pending.done():
+                    await pending
+                    pending = None
+        if pending is not None:
+            await pending
+        summary.skipped.extend(held)
+        await self._flush_and_report(batch, by_ref)
+        return summary
+
+    async def _flush_and_report(self, batch: list[_Row], by_ref: bool) -> None:
         await self.flush(batch, by_ref=by_ref)
         if self.progress:
             self.progress(self.summary)
-        return self.summary
 
 
 def _meta_row(record: dict[str | None, Any], line: int, importer: _Importer) -> _Row | Skip:
@@ -256,30 +293,19 @@ def _meta_row(record: dict[str | None, Any], line: int, importer: _Importer) -> 
         campaign_key=f"meta-ads:{campaign}",
         campaign_title=f"Facebook campaign {campaign}",
         idempotency_key=f"meta-ads:ad:{ad_id}",
-        values=tuple(values[name] for name in performance.VALUE_COLUMNS),
+        values=from_decimals(values, performance.VALUE_COLUMNS),
     )
 
 
 def _records(fh: TextIO) -> tuple[list[str] | None, Iterator[tuple[int, list[str]]]]:
-    """The header and (line, row) of a CSV file exactly as csv.DictReader numbers them, without a dict per row.
-
-    DictReader skips empty rows and reports, for the row after them, the line number of the first skipped
-    one (it reads line_num before skipping); kept, so skip messages name the same lines as before.
-    """
+    """The header and (line, row) of a CSV file as csv.DictReader gives them, without a dict per row:
+    empty rows skipped, and the line a row ends on (DictReader's line_num is the reader's after the row)."""
     reader = csv.reader(fh)
     header = next(reader, None)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        blank: int | None = None
         for row in reader:
-            if not row:
-                if blank is None:
-                    blank = reader.line_num
-                continue
-            if blank is not None:
-                yield blank, row
-                blank = None
-            else:
+            if row:
                 yield reader.line_num, row
 
     return header, rows()
@@ -348,7 +374,7 @@ def _meta_rows(fh: TextIO, importer: _Importer) -> Iterator[_Row | Skip]:
         if compute is not None and len(row) == width:
             ad_id, campaign = row[i_ad].strip(), row[i_campaign].strip()
             counts = [0] * len(COUNT_FIELDS)
-            money: list[Decimal | None] = [None] * len(MONEY_FIELDS)
+            money: list[int | None] = [None] * len(MONEY_FIELDS)
             plain = bool(ad_id and campaign)
             for at, i in count_at:
                 n = parse_count(row[i])
@@ -357,8 +383,8 @@ def _meta_rows(fh: TextIO, importer: _Importer) -> Iterator[_Row | Skip]:
                     break
                 counts[at] = n
             for at, i in money_at:
-                m = parse_money(row[i])
-                if m is None or m is False:  # a blank amount is an error here: the original path says so
+                m = parse_cents(row[i].strip())  # a blank amount is an error here: the original path says so
+                if m is None:
                     plain = False
                     break
                 money[at] = m
@@ -410,7 +436,7 @@ def _csv_row(record: dict[str | None, Any], line: int, mapping: dict[str, str], 
         campaign_key=f"title:{title}",
         campaign_title=title,
         idempotency_key=key,
-        values=tuple(values[name] for name in performance.VALUE_COLUMNS),
+        values=from_decimals(values, performance.VALUE_COLUMNS),
     )
 
 
@@ -442,7 +468,7 @@ def _csv_rows(fh: TextIO, mapping: dict[str, str], importer: _Importer) -> Itera
             title = row[i_title].strip()
             if title and len(title) <= max_title:
                 counts = [0] * n_counts
-                money: list[Decimal | None] = [None] * n_money
+                money: list[int | None] = [None] * n_money
                 plain = True
                 for at, i in count_at:
                     raw = row[i]
@@ -454,11 +480,13 @@ def _csv_rows(fh: TextIO, mapping: dict[str, str], importer: _Importer) -> Itera
                         counts[at] = n
                 if plain:
                     for at, i in money_at:
-                        m = parse_money(row[i])
-                        if m is False:
-                            plain = False
-                            break
-                        money[at] = m  # type: ignore[assignment]
+                        text = row[i].strip()
+                        if text:  # a blank amount is not given
+                            m = parse_cents(text)
+                            if m is None:
+                                plain = False
+                                break
+                            money[at] = m
                 if plain:
                     try:
                         period = now if i_date is None else cached.period(row[i_date].strip())

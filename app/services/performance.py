@@ -230,18 +230,9 @@ async def record_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     return int(await driver.fetchval(_MANY_SQL, *columns))
 
 
-# The values build_values returns, in the column order of record_rows' tuples (after campaign_id and
-# idempotency_key).
+# The values build_values returns, in the column order of record_many's statement (after campaign_id and
+# idempotency_key): the order of the import's rows and COPY lines.
 VALUE_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _MANY_COLUMNS[2:])
-
-
-async def record_rows(session: AsyncSession, rows: Sequence[tuple[Any, ...]]) -> int:
-    """record_many for rows already in column order: (campaign_id, idempotency_key, *VALUE_COLUMNS values).
-    The bulk import's form: no dict per row, and the columns are one zip."""
-    if not rows:
-        return 0
-    driver = await driver_connection(session)
-    return int(await driver.fetchval(_MANY_SQL, *zip(*rows, strict=True)))
 
 
 # record_copy: the batch goes to a per-connection temporary table by COPY (text format) and from there in
@@ -258,26 +249,11 @@ _COPY_INSERT = (
     "ON CONFLICT ON CONSTRAINT uq_performance_campaign_idempotency DO NOTHING RETURNING 1) "
     "SELECT count(*) FROM stored"
 ).format(cols=", ".join(name for name, _ in _MANY_COLUMNS), table=_COPY_TABLE)
-# COPY text format: backslash, tab, newline and carriage return in a value are escaped; None is \N.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_line(row: Sequence[Any]) -> str:
-    """One COPY text line of a record_rows tuple. Only text columns (the idempotency key, the source) can
-    hold characters COPY must escape; every other value's str() is plain."""
-    parts = ["\\N" if v is None else str(v) for v in row]
-    key = parts[1]
-    if "\\" in key or "\t" in key or "\n" in key or "\r" in key:
-        parts[1] = key.translate(_COPY_ESCAPES)
-    source = parts[2]
-    if "\\" in source or "\t" in source or "\n" in source or "\r" in source:
-        parts[2] = source.translate(_COPY_ESCAPES)
-    return "\t".join(parts)
 
 
 async def record_copy(session: AsyncSession, lines: Sequence[str]) -> int:
-    """record_rows for rows already formatted by copy_line: the same statement semantics (rows whose
-    idempotency key exists are skipped, one INSERT so the rollup trigger runs once per batch)."""
+    """record_many for rows already formatted as COPY text lines (row_values.CopyFormatter), with the same
+    semantics: rows whose idempotency key exists are skipped; one INSERT, so the rollup trigger runs once."""
     if not lines:
         return 0
     driver = await driver_connection(session)
