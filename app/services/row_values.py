@@ -1,19 +1,20 @@
-"""build_values for bulk imports: the same Decimal operations in the same contexts, without the per-row objects.
+"""build_values for bulk imports: the same stored values, without per-row objects or Decimal arithmetic.
 
 performance.build_values builds a PerformanceInput, a Totals, a Derived and its rounded copy, enters a
-decimal context and runs every check_* helper for each row; that was ~75% of an import. RowValues does
-exactly the arithmetic build_values does (the same Decimal operations, in the same order, in the same
-contexts, so the results are identical to the digit) on plain values, and returns a tuple in the column
-order of performance.VALUE_COLUMNS. Anything unusual (a value that is not a plain non-negative number, any
-check that would fail) returns None, and the caller takes the original path, which gives the original
-value or the original error message. tests/services/test_row_values.py compares the two on real and
-generated rows.
+decimal context and runs every check_* helper for each row, with 40-digit divisions; that was ~75% of an
+import. IntRowValues computes the stored values as Python ints (money in cents, ratios in ten-thousandths),
+each one exact integer division rounded half-up, which gives the same digits (the argument is in
+IntRowValues.compute); the performance score is a float taken only away from a rounding tie, else the
+Decimal chain (RowValues) decides. Money is parsed from its decimal digits (parse_cents), never via float.
+Anything unusual (a value that is not a plain non-negative number, any check that would fail) returns None
+and the caller takes the original path, which gives the original value or the original error message.
+tests/services/test_row_values.py compares the two on the real export, generated rows and stored rows.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation, getcontext
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, getcontext
 from typing import Any
 
 from app.services.metrics import _PREC40, CENT, HUNDRED, ONE, RATIO_PLACES, ZERO, ScoreRules
@@ -32,25 +33,9 @@ def parse_count(raw: str) -> int | None:
     return None
 
 
-def parse_money(raw: str | None) -> Decimal | None | bool:
-    """check_money(raw, round_to_cents=True) for plain amounts: the rounded Decimal, None when absent
-    (None or blank), or False when the original check must decide (it may fail)."""
-    if raw is None:
-        return None
-    text = raw.strip()
-    if not text:
-        return None
-    try:
-        d = Decimal(text)
-    except InvalidOperation:
-        return False
-    if not d.is_finite() or d < 0 or d >= MAX_MONEY:
-        return False
-    return d.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 class RowValues:
-    """The arithmetic of build_values(round_money=True) for one settings/rules pair."""
+    """The arithmetic of build_values(round_money=True) in Decimal, operation for operation: the reference
+    IntRowValues falls back to for a performance score that is too close to a rounding tie to trust a float."""
 
     def __init__(self, settings: Settings, rules: ScoreRules) -> None:
         self.keep = 1 - settings.platform_fee_rate  # build_values computes this per row: same context, same value
@@ -66,7 +51,7 @@ class RowValues:
         end: datetime,
     ) -> tuple[Any, ...] | None:
         """counts in COUNT_FIELDS order (already checked); money in MONEY_FIELDS order, each already
-        rounded by parse_money or None; source checked; start <= end, both UTC. None: take the slow path."""
+        rounded to cents (Decimal) or None; source checked; start <= end, both UTC. None: take the slow path."""
         gross_in, net_in, ad_in, ai_in, total_in = money
         gross = gross_in or _ZERO
         ad_spend = ad_in or _ZERO
@@ -190,12 +175,16 @@ class IntRowValues:
     def __init__(self, settings: Settings, rules: ScoreRules) -> None:
         self.exact = RowValues(settings, rules)
         keep = 1 - settings.platform_fee_rate
-        sign, digits, exponent = keep.as_tuple()
+        _, digits, exponent = keep.as_tuple()
         # gross * keep is exact in the 28-digit context when keep has at most 12 digits (gross has <= 16)
-        self.usable = keep >= 0 and len(digits) <= 12 and isinstance(exponent, int)
-        if self.usable:
-            self.keep_num = int(keep.scaleb(-exponent)) if exponent < 0 else int(keep)
-            self.keep_den = 10**-exponent if exponent < 0 else 1
+        self.usable = False
+        self.keep_num, self.keep_den = 0, 1
+        if isinstance(exponent, int) and keep >= 0 and len(digits) <= 12:
+            self.usable = True
+            if exponent < 0:
+                self.keep_num, self.keep_den = int(keep.scaleb(-exponent)), 10**-exponent
+            else:
+                self.keep_num = int(keep)
         weights = (rules.weight_ctr, rules.weight_conversion, rules.weight_roi)
         targets = (rules.ctr_target, rules.conversion_target, rules.roi_target + HUNDRED)
         # the float score's error bound holds for non-negative weights and positive targets
