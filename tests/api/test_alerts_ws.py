@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -339,7 +340,8 @@ async def test_min_severity_filters_and_idle_sockets_get_keep_alive_pings(cluste
 async def test_subscriptions_survive_the_loss_of_the_listen_connection(cluster: Cluster) -> None:
     start = await cluster.cursor()
     subs = [await Subscriber.open(api, cluster.keys["viewer"], after=start) for api in cluster.apis]
-    database = cluster.endpoints.database_url.rsplit("/", 1)[1]
+    # The URL's database name (an embedded server's URL ends in ?host=/socket/dir, so not the last "/" part).
+    database = urlsplit(cluster.endpoints.database_url).path.lstrip("/")
     listeners = text("SELECT pid FROM pg_stat_activity WHERE application_name = :app AND datname = :db")
     try:
         async with cluster.runtime.engine.connect() as conn:
