@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated, Unavailable, ValidationFailed
-from schema.error_convention import ErrorConvention, camel, classify_exception
+from schema.error_convention import _INPUT_NAMES, ErrorConvention, camel, classify_exception
 
 DOMAIN = [ValidationFailed, NotFound, Forbidden, Unauthenticated, Conflict, Unavailable]
 snake = st.from_regex(r"[a-z][a-z0-9]{0,8}(_[a-z0-9]{1,8}){0,3}", fullmatch=True)
@@ -23,11 +23,17 @@ def test_expected_errors_keep_their_code_and_name_the_field_in_camel_case(
     assert shaped is not None
     text, ext = shaped
     assert ext["code"] == cls.code
+
+    # Every input the message names reaches the client in camelCase (its own field and any other input).
+    def inputs_in_camel_case(m: str) -> str:
+        return _INPUT_NAMES.sub(lambda x: camel(x.group(1)), m)
+
+    assert _INPUT_NAMES.search(text) is None
     if field:
         assert ext["field"] == camel(field) and "_" not in ext["field"]
-        assert text == message.replace(field, camel(field))
+        assert text == inputs_in_camel_case(message.replace(field, camel(field)))
     else:
-        assert "field" not in ext and text == message
+        assert "field" not in ext and text == inputs_in_camel_case(message)
 
 
 @given(
