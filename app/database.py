@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
@@ -32,12 +32,6 @@ def asyncpg_dsn(url: str) -> str:
 def with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + database))
-
-
-def url_without_query_key(url: str, key: str) -> str:
-    parts = urlsplit(url)
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != key])
-    return urlunsplit(parts._replace(query=query))
 
 
 def _discard_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:

@@ -9,7 +9,6 @@ the same asyncpg / arq code paths as a production deployment; only the URL diffe
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -136,7 +135,3 @@ def tcp_answers(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
-
-
-def data_dir_from_env(default: Path) -> Path:
-    return Path(os.environ.get("DATA_DIR", str(default)))

@@ -551,16 +551,6 @@ async def group_alerts(session: AsyncSession, group_id: uuid.UUID, limit: int = 
     return list((await session.scalars(stmt)).all())
 
 
-async def campaign_errors(session: AsyncSession, campaign_id: uuid.UUID, limit: int = 50) -> list[OperationError]:
-    stmt = (
-        select(OperationError)
-        .where(OperationError.campaign_id == campaign_id)
-        .order_by(OperationError.created_at.desc(), OperationError.id.desc())
-        .limit(limit)
-    )
-    return list((await session.scalars(stmt)).all())
-
-
 async def resolve_matching(
     session: AsyncSession, *, platform: str, error_type: str, resolved_by: str, note: str
 ) -> int:

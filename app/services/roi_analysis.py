@@ -9,7 +9,7 @@ currencies is never added: the portfolio is given per currency.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -256,9 +256,3 @@ async def get_report(session: AsyncSession, report_date: date | None) -> RoiAnal
         what = f"for {report_date.isoformat()}" if report_date else "yet"
         raise NotFound(f"there is no ROI report {what}", field="date")
     return from_json(row.body)
-
-
-def day_bounds(day: date, tz_name: str) -> tuple[datetime, datetime]:
-    tz = ZoneInfo(tz_name)
-    start = datetime.combine(day, time(0), tz)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
